@@ -1,0 +1,416 @@
+"""Every read and write the crawler, the scorer, the triage rules and the dashboard need.
+
+Functions take a ``Session`` inside a transaction (see ``session_scope``) and return
+``repwatch.records`` values. Writes are idempotent: re-running a step never duplicates a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from repwatch.errors import ConflictError, NotFoundError
+from repwatch.records import (
+    STATUSES,
+    ActionRow,
+    Analysis,
+    Counts,
+    FlagCandidate,
+    MentionRecord,
+    MentionText,
+    QueueRow,
+    Status,
+    TriageDecision,
+    UpsertResult,
+)
+from repwatch.store.schema import (
+    AnalysisRow,
+    MentionRow,
+    SourceRow,
+    TriageActionRow,
+    TriageItemRow,
+    utcnow,
+)
+
+SYSTEM_ACTOR = "repwatch"
+
+
+def _insert(session: Session, table: Any) -> Any:
+    """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"repwatch supports SQLite and PostgreSQL, not {dialect}")
+
+
+def ensure_source(session: Session, *, key: str, kind: str, brand: str, url: str) -> int:
+    """The id of the source ``key``, created or brought up to date with the config."""
+    stmt = (
+        _insert(session, SourceRow)
+        .values(key=key, kind=kind, brand=brand, url=url, created_at=utcnow())
+        .on_conflict_do_update(
+            index_elements=["key"], set_={"kind": kind, "brand": brand, "url": url}
+        )
+    )
+    session.execute(stmt)
+    return int(session.scalars(select(SourceRow.id).where(SourceRow.key == key)).one())
+
+
+def upsert_mentions(session: Session, records: Sequence[MentionRecord]) -> UpsertResult:
+    """Store mentions: new ones are inserted, edited ones updated, the rest left alone.
+
+    Sources must exist (``ensure_source``). Duplicates inside ``records`` count once.
+    """
+    if not records:
+        return UpsertResult()
+    keys = {r.source for r in records}
+    source_ids = dict(
+        session.execute(select(SourceRow.key, SourceRow.id).where(SourceRow.key.in_(keys))).all()
+    )
+    missing = keys - source_ids.keys()
+    if missing:
+        raise NotFoundError(f"Unknown source(s) {sorted(missing)}: call ensure_source first")
+
+    unique: dict[tuple[int, str], MentionRecord] = {}
+    for record in records:
+        unique[(source_ids[record.source], record.external_id)] = record
+    existing: dict[tuple[int, str], str] = {}
+    for source_id in {sid for sid, _ in unique}:
+        ids = [ext for sid, ext in unique if sid == source_id]
+        rows = session.execute(
+            select(MentionRow.external_id, MentionRow.content_hash).where(
+                MentionRow.source_id == source_id, MentionRow.external_id.in_(ids)
+            )
+        )
+        existing.update({(source_id, ext): digest for ext, digest in rows.all()})
+
+    now = utcnow()
+    new = updated = unchanged = 0
+    rows_to_write: list[dict[str, Any]] = []
+    for (source_id, external_id), record in unique.items():
+        digest = record.content_hash
+        old = existing.get((source_id, external_id))
+        if old == digest:
+            unchanged += 1
+            continue
+        if old is None:
+            new += 1
+        else:
+            updated += 1
+        rows_to_write.append(
+            {
+                "source_id": source_id,
+                "brand": record.brand,
+                "url": record.url,
+                "external_id": external_id,
+                "author": record.author,
+                "author_reach": record.author_reach,
+                "title": record.title,
+                "text": record.text,
+                "rating": record.rating,
+                "language": record.language,
+                "published_at": record.published_at,
+                "fetched_at": now,
+                "updated_at": now,
+                "content_hash": digest,
+            }
+        )
+    if rows_to_write:
+        stmt = _insert(session, MentionRow)
+        changed = (
+            "url",
+            "author",
+            "author_reach",
+            "title",
+            "text",
+            "rating",
+            "language",
+            "published_at",
+            "updated_at",
+            "content_hash",
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["source_id", "external_id"],
+            set_={name: stmt.excluded[name] for name in changed},
+            where=MentionRow.content_hash != stmt.excluded.content_hash,
+        )
+        session.execute(stmt, rows_to_write)
+    return UpsertResult(new=new, updated=updated, unchanged=unchanged)
+
+
+def count_unscored(session: Session, model_name: str, model_revision: str) -> int:
+    """How many mentions have no analysis by this model revision yet."""
+    stmt = (
+        select(func.count())
+        .select_from(MentionRow)
+        .where(~_analysed_by(model_name, model_revision))
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def _analysed_by(model_name: str, model_revision: str) -> Any:
+    return (
+        select(AnalysisRow.id)
+        .where(
+            AnalysisRow.mention_id == MentionRow.id,
+            AnalysisRow.model_name == model_name,
+            AnalysisRow.model_revision == model_revision,
+        )
+        .exists()
+    )
+
+
+def unscored_mentions(
+    session: Session, model_name: str, model_revision: str, *, limit: int, after_id: int = 0
+) -> list[MentionText]:
+    """The next ``limit`` mentions (by id, after ``after_id``) not scored by this revision."""
+    stmt = (
+        select(MentionRow.id, MentionRow.text, MentionRow.title, MentionRow.language)
+        .where(MentionRow.id > after_id, ~_analysed_by(model_name, model_revision))
+        .order_by(MentionRow.id)
+        .limit(limit)
+    )
+    return [MentionText(*row) for row in session.execute(stmt)]
+
+
+def save_analyses(session: Session, analyses: Iterable[Analysis]) -> int:
+    """Store analyses; one already stored for the same mention and model revision is kept."""
+    rows = [
+        {
+            "mention_id": a.mention_id,
+            "model_name": a.model_name,
+            "model_revision": a.model_revision,
+            "label": a.label,
+            "score": a.score,
+            "confidence": a.confidence,
+            "probabilities": a.probabilities,
+            "topics": {},
+            "created_at": utcnow(),
+        }
+        for a in analyses
+    ]
+    if not rows:
+        return 0
+    stmt = _insert(session, AnalysisRow).on_conflict_do_nothing(
+        index_elements=["mention_id", "model_name", "model_revision"]
+    )
+    session.execute(stmt, rows)
+    return len(rows)
+
+
+def _latest_analysis_ids() -> Any:
+    return (
+        select(func.max(AnalysisRow.id).label("id"))
+        .group_by(AnalysisRow.mention_id)
+        .subquery("latest")
+    )
+
+
+def flag_candidates(session: Session) -> list[FlagCandidate]:
+    """Mentions not yet in the triage queue, each with its newest analysis (if any)."""
+    latest = _latest_analysis_ids()
+    analysis = (
+        select(AnalysisRow).where(AnalysisRow.id.in_(select(latest.c.id))).subquery("analysis")
+    )
+    stmt = (
+        select(
+            MentionRow.id,
+            MentionRow.rating,
+            MentionRow.published_at,
+            MentionRow.author_reach,
+            analysis.c.label,
+            analysis.c.probabilities,
+        )
+        .outerjoin(analysis, analysis.c.mention_id == MentionRow.id)
+        .where(~select(TriageItemRow.id).where(TriageItemRow.mention_id == MentionRow.id).exists())
+        .order_by(MentionRow.id)
+    )
+    out = []
+    for mention_id, rating, published, reach, label, probs in session.execute(stmt):
+        negative = None if probs is None else float(probs.get("negative", 0.0))
+        out.append(FlagCandidate(mention_id, rating, published, reach, label, negative))
+    return out
+
+
+def add_triage_items(session: Session, decisions: Iterable[TriageDecision]) -> int:
+    """Put mentions in the triage queue (once each) and log it; returns how many were new."""
+    added = 0
+    for decision in decisions:
+        stmt = (
+            _insert(session, TriageItemRow)
+            .values(
+                mention_id=decision.mention_id,
+                status="new",
+                priority=decision.priority,
+                deadline_at=decision.deadline_at,
+                reason=decision.reason,
+                flagged_at=utcnow(),
+                version=1,
+            )
+            .on_conflict_do_nothing(index_elements=["mention_id"])
+            .returning(TriageItemRow.id)
+        )
+        item_id = session.execute(stmt).scalar()
+        if item_id is None:
+            continue
+        added += 1
+        session.add(
+            TriageActionRow(
+                item_id=item_id,
+                action="flagged",
+                actor=SYSTEM_ACTOR,
+                at=utcnow(),
+                from_status=None,
+                to_status="new",
+                detail=decision.reason,
+            )
+        )
+    return added
+
+
+def _queue_select() -> Select[Any]:
+    latest = _latest_analysis_ids()
+    analysis = (
+        select(AnalysisRow).where(AnalysisRow.id.in_(select(latest.c.id))).subquery("analysis")
+    )
+    return (
+        select(
+            TriageItemRow.id,
+            TriageItemRow.version,
+            TriageItemRow.status,
+            TriageItemRow.priority,
+            TriageItemRow.deadline_at,
+            TriageItemRow.assignee,
+            TriageItemRow.reason,
+            MentionRow.id,
+            MentionRow.brand,
+            SourceRow.key,
+            MentionRow.url,
+            MentionRow.title,
+            MentionRow.text,
+            MentionRow.author,
+            MentionRow.rating,
+            MentionRow.language,
+            MentionRow.published_at,
+            analysis.c.label,
+            analysis.c.score,
+            analysis.c.confidence,
+        )
+        .join(MentionRow, MentionRow.id == TriageItemRow.mention_id)
+        .join(SourceRow, SourceRow.id == MentionRow.source_id)
+        .outerjoin(analysis, analysis.c.mention_id == MentionRow.id)
+    )
+
+
+def triage_queue(
+    session: Session,
+    *,
+    statuses: Sequence[Status] = ("new", "assigned"),
+    brand: str | None = None,
+    limit: int = 50,
+) -> list[QueueRow]:
+    """Flagged items in these statuses, most urgent first (priority, then deadline)."""
+    stmt = _queue_select().where(TriageItemRow.status.in_(list(statuses)))
+    if brand is not None:
+        stmt = stmt.where(MentionRow.brand == brand)
+    stmt = stmt.order_by(
+        TriageItemRow.priority.desc(), TriageItemRow.deadline_at, TriageItemRow.id
+    ).limit(limit)
+    return [QueueRow(*row) for row in session.execute(stmt)]
+
+
+def triage_item(session: Session, item_id: int) -> QueueRow:
+    """One triage item as the queue shows it."""
+    row = session.execute(_queue_select().where(TriageItemRow.id == item_id)).first()
+    if row is None:
+        raise NotFoundError(f"No triage item {item_id}")
+    return QueueRow(*row)
+
+
+def change_status(
+    session: Session,
+    item_id: int,
+    *,
+    expected_version: int,
+    to_status: Status,
+    actor: str,
+    detail: str | None = None,
+    assignee: str | None = None,
+) -> QueueRow:
+    """Move an item to ``to_status`` if nobody changed it since ``expected_version`` was read.
+
+    Raises ``ConflictError`` naming who changed it, so the caller can show the fresh state.
+    """
+    if to_status not in STATUSES:
+        raise ValueError(f"unknown status {to_status!r}; expected one of {', '.join(STATUSES)}")
+    current = session.get(TriageItemRow, item_id)
+    if current is None:
+        raise NotFoundError(f"No triage item {item_id}")
+    from_status = current.status
+    values: dict[str, Any] = {"status": to_status, "version": TriageItemRow.version + 1}
+    if assignee is not None:
+        values["assignee"] = assignee
+    result = session.execute(
+        update(TriageItemRow)
+        .where(TriageItemRow.id == item_id, TriageItemRow.version == expected_version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        last = item_actions(session, item_id)[-1:]
+        who = f"{last[0].actor} at {last[0].at:%H:%M:%S}" if last else "someone else"
+        raise ConflictError(f"Item {item_id} was changed by {who}; reload it and try again.")
+    session.add(
+        TriageActionRow(
+            item_id=item_id,
+            action=to_status,
+            actor=actor,
+            at=utcnow(),
+            from_status=from_status,
+            to_status=to_status,
+            detail=detail,
+        )
+    )
+    session.flush()
+    session.expire_all()
+    return triage_item(session, item_id)
+
+
+def item_actions(session: Session, item_id: int) -> list[ActionRow]:
+    """The action log of one item, oldest first."""
+    stmt = (
+        select(
+            TriageActionRow.item_id,
+            TriageActionRow.action,
+            TriageActionRow.actor,
+            TriageActionRow.at,
+            TriageActionRow.from_status,
+            TriageActionRow.to_status,
+            TriageActionRow.detail,
+        )
+        .where(TriageActionRow.item_id == item_id)
+        .order_by(TriageActionRow.id)
+    )
+    return [ActionRow(*row) for row in session.execute(stmt)]
+
+
+def counts(session: Session) -> Counts:
+    """Totals: mentions, mentions with any analysis, flagged items, open items."""
+    mentions = session.scalar(select(func.count()).select_from(MentionRow)) or 0
+    analysed = session.scalar(select(func.count(func.distinct(AnalysisRow.mention_id)))) or 0
+    flagged = session.scalar(select(func.count()).select_from(TriageItemRow)) or 0
+    open_items = (
+        session.scalar(
+            select(func.count())
+            .select_from(TriageItemRow)
+            .where(TriageItemRow.status.in_(["new", "assigned"]))
+        )
+        or 0
+    )
+    return Counts(mentions, analysed, flagged, open_items)
