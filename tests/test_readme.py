@@ -1,0 +1,37 @@
+"""README.md stays true: CI runs its commands, and it documents every setting."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from repwatch.config import Crawl, Deadlines, Flagging, ModelSettings, Settings, Source
+from repwatch.config_template import render_config
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+CI = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def _ci_var(name: str) -> str:
+    match = re.search(rf'^{name}="(.+)"$', CI, re.MULTILINE)
+    assert match, f"{name} not found in .ci/run"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("name", ["SETUP_COMMAND", "TEST_COMMAND"])
+def test_ci_runs_exactly_the_readme_commands(name):
+    command = _ci_var(name)
+    assert f"```sh\n{command}\n```" in README
+
+
+@pytest.mark.parametrize("model", [Settings, Source, ModelSettings, Flagging, Deadlines, Crawl])
+def test_every_setting_is_documented(model):
+    tables = ("brands", "sources", "model", "flagging", "deadlines", "crawl")
+    for name in model.model_fields:
+        documented = f"`[{name}" if name in tables else f"`{name}`"
+        assert documented in README, f"{model.__name__}.{name} is not in README.md"
+        if name not in tables:
+            assert re.search(rf"^#? ?{name} =", render_config(), re.MULTILINE)
