@@ -60,7 +60,9 @@ def test_template_documents_every_setting(section, model):
 
 def test_unknown_key_names_file_line_table_and_expected_keys(tmp_path):
     text = render_config().replace('aliases = ["Acme Inc"', 'alias = ["Acme Inc"', 1)
-    line = text.splitlines().index(next(s for s in text.splitlines() if s.startswith("alias ="))) + 1
+    line = (
+        text.splitlines().index(next(s for s in text.splitlines() if s.startswith("alias ="))) + 1
+    )
     assert _error(tmp_path, text) == (
         f"repwatch.toml:{line} [brands.acme]: unknown key 'alias'; "
         "expected name, aliases, competitor"

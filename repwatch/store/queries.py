@@ -274,7 +274,7 @@ def add_triage_items(session: Session, decisions: Iterable[TriageDecision]) -> i
     return added
 
 
-def _queue_select() -> Select[Any]:
+def _queue_select() -> Select[*tuple[Any, ...]]:  # 20 columns, rows become QueueRow
     latest = _latest_analysis_ids()
     analysis = (
         select(AnalysisRow).where(AnalysisRow.id.in_(select(latest.c.id))).subquery("analysis")
@@ -397,7 +397,7 @@ def item_actions(session: Session, item_id: int) -> list[ActionRow]:
         .where(TriageActionRow.item_id == item_id)
         .order_by(TriageActionRow.id)
     )
-    return [ActionRow(*row) for row in session.execute(stmt)]
+    return [ActionRow(*row) for row in session.execute(stmt)]  # type: ignore[arg-type]
 
 
 def counts(session: Session) -> Counts:
