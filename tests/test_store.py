@@ -45,7 +45,7 @@ def test_schema_is_migrated_with_alembic(engine):
     tables = set(inspect(engine).get_table_names())
     assert {"sources", "mentions", "analyses", "triage_items", "triage_actions"} <= tables
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
 
 
 def test_reopening_a_migrated_database_keeps_its_rows(engine, db_url):
@@ -70,8 +70,9 @@ def test_upsert_is_idempotent_and_updates_edits_in_place(engine):
     assert (edited.new, edited.updated) == (0, 1)
     with session_scope(engine) as s:
         assert queries.counts(s).mentions == 5
-        texts = {m.id: m.text for m in queries.unscored_mentions(s, "m", "1", limit=10)}
-    assert "Edited: much worse now" in texts.values()
+        texts = {m.text: m.id for m in queries.unscored_mentions(s, "m", "1", limit=10)}
+        history = queries.mention_history(s, texts["Edited: much worse now"])
+    assert [text for _, text in history] == ["Review number 3"]
 
 
 def test_duplicates_inside_one_batch_count_once(engine):
@@ -86,7 +87,7 @@ def test_unknown_source_is_refused(engine):
 
 def test_naive_datetimes_are_refused(engine):
     with pytest.raises(Exception, match="naive datetime"):
-        _store(engine, [_mention(1, published_at=datetime(2026, 1, 1))])  # noqa: DTZ001
+        _store(engine, [_mention(1, published_at=datetime(2026, 1, 1))])
 
 
 def test_datetimes_come_back_in_utc(engine):
@@ -151,15 +152,19 @@ def test_status_change_is_logged_and_conflicts_are_detected(engine):
         item = queries.triage_queue(s)[0]
     with session_scope(engine) as s:
         done = queries.change_status(
-            s, item.item_id, expected_version=item.version, to_status="responded",
-            actor="maria", detail="https://shop.example/reply/1",
-        )  # fmt: skip
+            s,
+            item.item_id,
+            expected_version=item.version,
+            to_status="responded",
+            actor="maria",
+            detail="https://shop.example/reply/1",
+        )
     assert (done.status, done.version) == ("responded", 2)
-    with pytest.raises(ConflictError, match=r"was changed by maria at \d\d:\d\d:\d\d"):
-        with session_scope(engine) as s:
-            queries.change_status(
-                s, item.item_id, expected_version=item.version, to_status="dismissed", actor="jon"
-            )
+    conflict = r"was changed by maria at \d\d:\d\d:\d\d"
+    with pytest.raises(ConflictError, match=conflict), session_scope(engine) as s:
+        queries.change_status(
+            s, item.item_id, expected_version=item.version, to_status="dismissed", actor="jon"
+        )
     with session_scope(engine) as s:
         assert queries.triage_item(s, item.item_id).status == "responded"
         log = queries.item_actions(s, item.item_id)
@@ -183,3 +188,38 @@ def test_unreachable_postgres_gives_an_actionable_error():
         "Check that the server runs and the URL (REPWATCH_DATABASE_URL or 'database' in "
         "repwatch.toml) is right."
     )
+
+
+def test_models_and_migrations_agree(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from repwatch.store.schema import Base
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_upgrade_keeps_rows_stored_under_the_first_schema(db_url):
+    from alembic import command
+
+    from repwatch.store.db import alembic_config, create_db_engine
+
+    old = create_db_engine(db_url)
+    command.upgrade(alembic_config(old), "0001")
+    with old.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sources (key, kind, brand, url, created_at) "
+                "VALUES ('s', 'reviews', 'b', 'https://x.example', CURRENT_TIMESTAMP)"
+            )
+        )
+    old.dispose()
+    upgraded = open_database(db_url)
+    with session_scope(upgraded) as s:
+        assert (
+            queries.ensure_source(s, key="s", kind="reviews", brand="b", url="https://x.example")
+            == 1
+        )
+    upgraded.dispose()

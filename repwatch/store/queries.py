@@ -7,6 +7,7 @@ Functions take a ``Session`` inside a transaction (see ``session_scope``) and re
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
@@ -29,6 +30,7 @@ from repwatch.records import (
 )
 from repwatch.store.schema import (
     AnalysisRow,
+    MentionRevisionRow,
     MentionRow,
     SourceRow,
     TriageActionRow,
@@ -92,6 +94,7 @@ def upsert_mentions(session: Session, records: Sequence[MentionRecord]) -> Upser
 
     now = utcnow()
     new = updated = unchanged = 0
+    edited: list[tuple[int, str]] = []
     rows_to_write: list[dict[str, Any]] = []
     for (source_id, external_id), record in unique.items():
         digest = record.content_hash
@@ -103,6 +106,7 @@ def upsert_mentions(session: Session, records: Sequence[MentionRecord]) -> Upser
             new += 1
         else:
             updated += 1
+            edited.append((source_id, external_id))
         rows_to_write.append(
             {
                 "source_id": source_id,
@@ -121,6 +125,7 @@ def upsert_mentions(session: Session, records: Sequence[MentionRecord]) -> Upser
                 "content_hash": digest,
             }
         )
+    _keep_revisions(session, edited, now)
     if rows_to_write:
         stmt = _insert(session, MentionRow)
         changed = (
@@ -142,6 +147,43 @@ def upsert_mentions(session: Session, records: Sequence[MentionRecord]) -> Upser
         )
         session.execute(stmt, rows_to_write)
     return UpsertResult(new=new, updated=updated, unchanged=unchanged)
+
+
+def _keep_revisions(session: Session, keys: Sequence[tuple[int, str]], now: datetime) -> None:
+    """Copy what edited mentions said before into ``mention_revisions``."""
+    for source_id in {sid for sid, _ in keys}:
+        ids = [ext for sid, ext in keys if sid == source_id]
+        old = session.execute(
+            select(
+                MentionRow.id,
+                MentionRow.title,
+                MentionRow.text,
+                MentionRow.rating,
+                MentionRow.content_hash,
+            ).where(MentionRow.source_id == source_id, MentionRow.external_id.in_(ids))
+        ).all()
+        session.add_all(
+            MentionRevisionRow(
+                mention_id=m_id,
+                title=title,
+                text=text,
+                rating=rating,
+                content_hash=digest,
+                replaced_at=now,
+            )
+            for m_id, title, text, rating, digest in old
+        )
+    session.flush()
+
+
+def mention_history(session: Session, mention_id: int) -> list[tuple[datetime, str]]:
+    """Earlier texts of an edited mention, oldest first, with when they were replaced."""
+    stmt = (
+        select(MentionRevisionRow.replaced_at, MentionRevisionRow.text)
+        .where(MentionRevisionRow.mention_id == mention_id)
+        .order_by(MentionRevisionRow.id)
+    )
+    return [(at, text) for at, text in session.execute(stmt)]
 
 
 def count_unscored(session: Session, model_name: str, model_revision: str) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -66,6 +68,8 @@ class SourceRow(Base):
     brand: Mapped[str] = mapped_column(String(100))
     url: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where an API source resumes (newest id or time seen), per source kind.
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class MentionRow(Base):
@@ -75,6 +79,8 @@ class MentionRow(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "external_id", name="uq_mentions_source_external"),
         Index("ix_mentions_brand_published", "brand", "published_at"),
+        Index("ix_mentions_author", "author"),
+        Index("ix_mentions_published", "published_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
@@ -91,6 +97,23 @@ class MentionRow(Base):
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # Engagement the source reports (boosts, favourites, score, comments).
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class MentionRevisionRow(Base):
+    """What a mention said before an edit: edited reviews keep their history."""
+
+    __tablename__ = "mention_revisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(
+        ForeignKey("mentions.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    rating: Mapped[float | None] = mapped_column(Float)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AnalysisRow(Base):
@@ -131,6 +154,8 @@ class TriageItemRow(Base):
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(Text)
     flagged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
@@ -148,3 +173,74 @@ class TriageActionRow(Base):
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class LabelRow(Base):
+    """A correction staff made (sentiment or topic), kept as a label for training."""
+
+    __tablename__ = "labels"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(
+        ForeignKey("mentions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # "sentiment" or "topic"
+    value: Mapped[str] = mapped_column(String(100))  # a sentiment label or a topic key
+    polarity: Mapped[str | None] = mapped_column(String(16))  # for topics
+    actor: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserRow(Base):
+    """A dashboard user. OIDC users have a subject and may have no password."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(255), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))  # viewer, agent or admin
+    oidc_subject: Mapped[str | None] = mapped_column(String(512), unique=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignInAttemptRow(Base):
+    """Every sign-in attempt, for rate limiting and the security log."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (Index("ix_sign_in_attempts_username_at", "username", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(255))
+    success: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class CrawlRunRow(Base):
+    """One crawl of one source: when, how much, and what went wrong."""
+
+    __tablename__ = "crawl_runs"
+    __table_args__ = (Index("ix_crawl_runs_source_started", "source_id", "started_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    items_new: Mapped[int] = mapped_column(Integer, default=0)
+    items_updated: Mapped[int] = mapped_column(Integer, default=0)
+    items_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    errors_by_kind: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CrawlErrorRow(Base):
+    """A page that could not be used, with its URL and the reason."""
+
+    __tablename__ = "crawl_errors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
