@@ -29,32 +29,87 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Role = Literal["viewer", "agent", "admin"]
+SourceKind = Literal["reviews", "sitemap", "feed", "mastodon", "reddit", "hackernews"]
+
+
 class Brand(_Section):
     """A brand to watch: the team's own, or a competitor."""
 
     name: str = Field(min_length=1)
     aliases: list[str] = []
     competitor: bool = False
+    # Phrases that make a match on the name not a mention of this brand ("acme looney tunes").
+    exclude: list[str] = []
+
+
+# Keys each source kind understands, besides the ones every kind has.
+COMMON_SOURCE_KEYS = ("kind", "brand", "url", "max_pages", "allow_private", "download_delay",
+                      "concurrency")  # fmt: skip
+SOURCE_KEYS: dict[str, tuple[str, ...]] = {
+    "reviews": ("page_param", "incremental_depth"),
+    "sitemap": ("url_pattern", "incremental_depth"),
+    "feed": (),
+    "mastodon": ("hashtags", "accounts", "queries"),
+    "reddit": ("subreddits", "queries"),
+    "hackernews": ("queries",),
+}
+# Kinds whose mentions belong to one brand (the others are matched against every brand).
+BRAND_REQUIRED = ("reviews", "sitemap")
+URL_REQUIRED = ("reviews", "sitemap", "feed", "mastodon")
+DEFAULT_API_URLS = {
+    "reddit": "https://www.reddit.com",
+    "hackernews": "https://hn.algolia.com/api/v1",
+}
 
 
 class Source(_Section):
-    """A place to crawl. ``kind = "reviews"``: pages carrying schema.org reviews."""
+    """A place to crawl; ``kind`` says what it is and which other keys apply."""
 
-    kind: Literal["reviews"] = "reviews"
-    brand: str
-    url: str
+    kind: SourceKind = "reviews"
+    brand: str | None = None
+    url: str | None = None
     max_pages: int = Field(default=50, ge=1)
     allow_private: bool = False
+    download_delay: float | None = Field(default=None, ge=0)
+    concurrency: int | None = Field(default=None, ge=1, le=64)
+    page_param: str | None = None
+    incremental_depth: int = Field(default=1, ge=1)
+    url_pattern: str | None = None
+    hashtags: list[str] = []
+    accounts: list[str] = []
+    subreddits: list[str] = []
+    queries: list[str] = []
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
                 f"{value!r} is not an http(s) URL; expected e.g. https://example.com/reviews"
             )
         return value
+
+    @field_validator("url_pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{value!r} is not a valid regular expression: {exc}") from exc
+        return value
+
+    @property
+    def base_url(self) -> str:
+        """The URL to start from: the configured one or the service's public API."""
+        url = self.url or DEFAULT_API_URLS.get(self.kind)
+        if url is None:  # _cross_check makes this unreachable for a loaded config
+            raise ConfigError(f"source of kind {self.kind!r} needs a url")
+        return url
 
 
 class ModelSettings(_Section):
@@ -84,12 +139,40 @@ class Deadlines(_Section):
 
 
 class Crawl(_Section):
-    """Politeness settings shared by every source."""
+    """Politeness and safety settings shared by every source."""
 
-    user_agent: str = "repwatch/0.1 (+https://github.com/repwatch/repwatch)"
+    user_agent: str = "repwatch/0.1"
+    contact_url: str = "https://github.com/repwatch/repwatch"
     download_delay: float = Field(default=0.5, ge=0)
     concurrency_per_domain: int = Field(default=4, ge=1, le=64)
     obey_robots_txt: bool = True
+    autothrottle: bool = True
+    retry_times: int = Field(default=3, ge=0, le=20)
+    timeout_seconds: float = Field(default=30, gt=0)
+    max_response_mb: float = Field(default=10, gt=0)
+    state_dir: str = "crawl-state"
+
+
+class Oidc(_Section):
+    """Single sign-on through OpenID Connect (Streamlit's st.login)."""
+
+    enabled: bool = False
+    provider_name: str = "single sign-on"
+    server_metadata_url: str | None = None
+    client_id: str | None = None
+    client_secret_env: str = "REPWATCH_OIDC_CLIENT_SECRET"
+    redirect_uri: str = "http://localhost:8501/oauth2callback"
+    role_claim: str | None = None
+    role_map: dict[str, Role] = {}
+    default_role: Role | None = None
+
+
+class Auth(_Section):
+    """Dashboard sign-in."""
+
+    max_failed_sign_ins: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    oidc: Oidc = Oidc()
 
 
 class Settings(_Section):
@@ -102,6 +185,7 @@ class Settings(_Section):
     flagging: Flagging = Flagging()
     deadlines: Deadlines = Deadlines()
     crawl: Crawl = Crawl()
+    auth: Auth = Auth()
 
 
 class Config:
@@ -125,11 +209,19 @@ class Config:
             return self.settings.database
         return f"sqlite:///{(self.directory / DEFAULT_DATABASE_FILENAME).resolve()}"
 
+    def _beside(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.directory / path
+
     @property
     def model_dir(self) -> Path:
         """Where downloaded models live (relative paths are relative to the config file)."""
-        path = Path(self.settings.model.dir).expanduser()
-        return path if path.is_absolute() else self.directory / path
+        return self._beside(self.settings.model.dir)
+
+    @property
+    def crawl_state_dir(self) -> Path:
+        """Where interrupted crawls keep their state to resume (one folder per source)."""
+        return self._beside(self.settings.crawl.state_dir)
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
@@ -162,32 +254,56 @@ def parse_config(data: dict[str, Any], text: str, path: Path) -> Config:
 
 
 def _cross_check(settings: Settings) -> list[tuple[tuple[str, ...], str]]:
+    """Checks across keys that pydantic cannot express: kinds, brand references, OIDC."""
     problems: list[tuple[tuple[str, ...], str]] = []
     brand_keys = sorted(settings.brands)
-    for key in brand_keys:
-        if not re.match(KEY_PATTERN, key):
-            problems.append(
-                (
-                    ("brands", key),
-                    f"brand key {key!r} must be lower case letters, digits, '-' or '_'",
-                )
-            )
+    for table, keys in (("brands", brand_keys), ("sources", sorted(settings.sources))):
+        problems += [
+            ((table, key), f"key {key!r} must be lower case letters, digits, '-' or '_'")
+            for key in keys
+            if not re.match(KEY_PATTERN, key)
+        ]
     for key, source in settings.sources.items():
-        if not re.match(KEY_PATTERN, key):
+        problems += _check_source(key, source, brand_keys)
+    oidc = settings.auth.oidc
+    if oidc.enabled:
+        problems += [
+            (("auth", "oidc"), f"missing key {name!r} (required when enabled = true)")
+            for name in ("server_metadata_url", "client_id")
+            if getattr(oidc, name) is None
+        ]
+    return problems
+
+
+def _check_source(
+    key: str, source: Source, brand_keys: list[str]
+) -> list[tuple[tuple[str, ...], str]]:
+    problems: list[tuple[tuple[str, ...], str]] = []
+    allowed = COMMON_SOURCE_KEYS + SOURCE_KEYS[source.kind]
+    problems += [
+        (
+            ("sources", key, name),
+            f"key {name!r} does not apply to kind {source.kind!r}; expected {', '.join(allowed)}",
+        )
+        for name in sorted(source.model_fields_set - set(allowed))
+    ]
+    if source.kind in URL_REQUIRED and source.url is None:
+        problems.append(
+            (("sources", key), f"missing key 'url' (required for kind {source.kind!r})")
+        )
+    if source.brand is None:
+        if source.kind in BRAND_REQUIRED:
             problems.append(
-                (
-                    ("sources", key),
-                    f"source key {key!r} must be lower case letters, digits, '-' or '_'",
-                )
+                (("sources", key), f"missing key 'brand' (required for kind {source.kind!r})")
             )
-        if source.brand not in settings.brands:
-            problems.append(
-                (
-                    ("sources", key, "brand"),
-                    f"unknown brand {source.brand!r}; expected one of {', '.join(brand_keys)} "
-                    f"(add it as [brands.{source.brand}])",
-                )
+    elif source.brand not in brand_keys:
+        problems.append(
+            (
+                ("sources", key, "brand"),
+                f"unknown brand {source.brand!r}; expected one of {', '.join(brand_keys)} "
+                f"(add it as [brands.{source.brand}])",
             )
+        )
     return problems
 
 
@@ -240,16 +356,28 @@ def _where(loc: tuple[str, ...], text: str, path: Path) -> str:
 
 
 def _split_table_key(loc: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
-    """Split a location into its TOML table and the key inside it."""
-    if not loc:
-        return (), None
-    if loc[0] in ("brands", "sources"):
-        if len(loc) == 1:
-            return (loc[0],), None
-        return loc[:2], (loc[2] if len(loc) > 2 else None)
-    if loc[0] in Settings.model_fields and loc[0] not in ("database",):
-        return loc[:1], (loc[1] if len(loc) > 1 else None)
-    return (), loc[0]
+    """Split a location into its TOML table and the key inside it, following the models."""
+    model: type[BaseModel] | None = Settings
+    table: list[str] = []
+    i = 0
+    while i < len(loc) and model is not None:
+        info = model.model_fields.get(loc[i])
+        if info is None:
+            break
+        annotation = info.annotation
+        if getattr(annotation, "__origin__", None) is dict:
+            value_type = annotation.__args__[1]  # type: ignore[union-attr]
+            if not (isinstance(value_type, type) and issubclass(value_type, BaseModel)):
+                break  # a dict of scalars, like role_map, is a key of its table
+            table += loc[i : i + 2]
+            model, i = value_type, i + 2
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            table.append(loc[i])
+            model, i = annotation, i + 1
+        else:
+            break
+    rest = loc[len(table) :]
+    return tuple(table), (rest[0] if rest else None)
 
 
 def _find_line(text: str, table: tuple[str, ...], key: str | None) -> int | None:

@@ -35,6 +35,37 @@ EXAMPLE_BRANDS = (
 EXAMPLE_SOURCES = (SourceEntry("acme-reviews", "acme", "https://reviews.example.com/acme"),)
 
 
+SOURCE_EXAMPLES = [
+    "# Other kinds of source (uncomment and adapt):",
+    "# [sources.acme-sitemap]  # review pages found through a sitemap",
+    '# kind = "sitemap"',
+    '# brand = "acme"',
+    '# url = "https://reviews.example.com/sitemap.xml"',
+    '# url_pattern = "/reviews/"  # regular expression the review pages match',
+    "#",
+    "# [sources.acme-news]  # RSS or Atom feed; items are matched against every brand",
+    '# kind = "feed"',
+    '# url = "https://news.example.com/search.rss?q=acme"',
+    "#",
+    "# [sources.mastodon]",
+    '# kind = "mastodon"',
+    '# url = "https://mastodon.social"  # the instance',
+    '# hashtags = ["acme"]',
+    '# accounts = ["acme@mastodon.social"]',
+    '# queries = ["Acme"]  # public search; default: brand names and aliases',
+    "#",
+    "# [sources.reddit]",
+    '# kind = "reddit"',
+    '# subreddits = ["acme"]',
+    '# queries = ["Acme"]',
+    "#",
+    "# [sources.hn]",
+    '# kind = "hackernews"  # stories and comments through the Algolia search API',
+    '# queries = ["Acme"]',
+    "",
+]
+
+
 def _toml(value: object) -> str:
     # JSON strings, numbers, booleans and lists of strings are valid TOML as well.
     return json.dumps(value, ensure_ascii=False)
@@ -64,20 +95,26 @@ def render_config(
             f"name = {_toml(brand.name)}  # required: the name customers use",
             f"aliases = {_toml(list(brand.aliases))}  # other spellings, product names, domains",
             f"competitor = {_toml(brand.competitor)}  # true for a competitor, false for your own",
+            "exclude = []  # phrases that mean the name is not about this brand",
             "",
         ]
     out.append("# Places to crawl: one table per source, [sources.<key>].")
     for source in sources:
         out += [
             f"[sources.{source.key}]",
-            'kind = "reviews"  # pages carrying schema.org Review items (JSON-LD)',
-            f"brand = {_toml(source.brand)}  # required: a key of [brands]",
+            'kind = "reviews"  # pages carrying schema.org Review items',
+            f"brand = {_toml(source.brand)}  # required for reviews and sitemap: a key of [brands]",
             f"url = {_toml(source.url)}  # required: first page of the reviews",
-            f"max_pages = {source.max_pages}  # stop following 'next' links after this many pages",
+            f"max_pages = {source.max_pages}  # most pages per crawl (the first crawl backfills)",
+            "incremental_depth = 1  # stop after this many pages holding only known reviews",
+            '# page_param = "page"  # follow ?page=N when pages have no rel=next link',
             f"allow_private = {_toml(source.allow_private)}  "
             "# allow private/loopback addresses (local test sites only)",
+            "# download_delay = 2.0  # override [crawl] download_delay for this source",
+            "# concurrency = 1  # override [crawl] concurrency_per_domain for this source",
             "",
         ]
+    out += SOURCE_EXAMPLES
     out += [
         "# The sentiment model: a Hugging Face model id or a local directory.",
         "[model]",
@@ -99,12 +136,35 @@ def render_config(
         "urgent_priority = 75.0  # priority from which an item is urgent",
         "high_priority = 50.0  # priority from which an item is high",
         "",
-        "# Politeness towards the sites crawled.",
+        "# Politeness towards the sites crawled, and safety of the server crawling.",
         "[crawl]",
-        'user_agent = "repwatch/0.1 (+https://github.com/repwatch/repwatch)"  # say who you are',
+        'user_agent = "repwatch/0.1"  # sent with contact_url: say who you are',
+        'contact_url = "https://github.com/repwatch/repwatch"  # where site owners reach you',
         f"download_delay = {download_delay}  # seconds between requests to one site",
         "concurrency_per_domain = 4",
         "obey_robots_txt = true",
+        "autothrottle = true  # slow down when a site slows down",
+        "retry_times = 3  # retries on 429 and 5xx, honouring Retry-After",
+        "timeout_seconds = 30",
+        "max_response_mb = 10  # larger responses (also once decompressed) are dropped",
+        'state_dir = "crawl-state"  # where interrupted crawls resume from',
+        "",
+        "# Dashboard sign-in. Users: repwatch users add NAME --role viewer|agent|admin",
+        "[auth]",
+        "max_failed_sign_ins = 5  # then the account is locked for lockout_minutes",
+        "lockout_minutes = 15",
+        "",
+        "# Optional single sign-on through OpenID Connect.",
+        "[auth.oidc]",
+        "enabled = false",
+        'provider_name = "single sign-on"  # shown on the sign-in button',
+        '# server_metadata_url = "https://id.example.com/.well-known/openid-configuration"',
+        '# client_id = "repwatch"',
+        'client_secret_env = "REPWATCH_OIDC_CLIENT_SECRET"  # environment variable with the secret',
+        'redirect_uri = "http://localhost:8501/oauth2callback"',
+        '# role_claim = "groups"  # claim whose values map to roles',
+        '# role_map = { "pr-admins" = "admin", "pr-team" = "agent" }',
+        '# default_role = "viewer"  # role of users no mapping matches (unset: an admin assigns)',
         "",
     ]
     return "\n".join(out)

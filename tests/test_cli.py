@@ -61,7 +61,7 @@ def test_config_mistake_is_one_clear_line_without_traceback(tmp_path):
     assert result.exit_code == 1
     assert result.output == (
         "Error: repwatch.toml:3 [brands.acme]: unknown key 'alias'; "
-        "expected name, aliases, competitor\n"
+        "expected name, aliases, competitor, exclude\n"
     )
 
 

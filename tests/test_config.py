@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from repwatch.config import (
     DATABASE_URL_ENV,
+    Auth,
     Crawl,
     Deadlines,
     Flagging,
     ModelSettings,
+    Oidc,
     Settings,
     Source,
     load_config,
@@ -48,12 +51,14 @@ def test_template_loads_with_the_example_brands(tmp_path):
         ("flagging", Flagging),
         ("deadlines", Deadlines),
         ("crawl", Crawl),
+        ("auth", Auth),
+        ("auth.oidc", Oidc),
     ],
 )
 def test_template_documents_every_setting(section, model):
     text = render_config()
     for name in model.model_fields:
-        if name in ("brands", "sources", "model", "flagging", "deadlines", "crawl"):
+        if name in ("brands", "sources", "model", "flagging", "deadlines", "crawl", "auth", "oidc"):
             continue
         assert f"{name} =" in text, f"[{section}] {name} is missing from the template"
 
@@ -65,7 +70,7 @@ def test_unknown_key_names_file_line_table_and_expected_keys(tmp_path):
     )
     assert _error(tmp_path, text) == (
         f"repwatch.toml:{line} [brands.acme]: unknown key 'alias'; "
-        "expected name, aliases, competitor"
+        "expected name, aliases, competitor, exclude"
     )
 
 
@@ -133,3 +138,52 @@ def test_database_url_defaults_to_sqlite_beside_the_config(tmp_path, monkeypatch
     assert config.database_url == f"sqlite:///{(tmp_path / 'repwatch.db').resolve()}"
     monkeypatch.setenv(DATABASE_URL_ENV, "postgresql+psycopg://x@localhost/y")
     assert config.database_url == "postgresql+psycopg://x@localhost/y"
+
+
+def test_every_commented_example_is_valid_when_uncommented(tmp_path):
+    lines = []
+    for line in render_config().splitlines():
+        body = line.removeprefix("# ")
+        if re.match(r"^\[sources\.|^[a-z_]+ = ", body) and line.startswith("# "):
+            line = body
+        lines.append(line)
+    config = load_config(_write(tmp_path, "\n".join(lines) + "\n"))
+    assert {s.kind for s in config.settings.sources.values()} == {
+        "reviews",
+        "sitemap",
+        "feed",
+        "mastodon",
+        "reddit",
+        "hackernews",
+    }
+    assert config.settings.auth.oidc.role_map == {"pr-admins": "admin", "pr-team": "agent"}
+
+
+def test_key_of_another_source_kind(tmp_path):
+    text = render_config().replace('kind = "reviews"', 'kind = "reviews"\nhashtags = ["x"]', 1)
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if s.startswith("hashtags"))
+    assert _error(tmp_path, text) == (
+        f"repwatch.toml:{line} [sources.acme-reviews]: key 'hashtags' does not apply to kind "
+        "'reviews'; expected kind, brand, url, max_pages, allow_private, download_delay, "
+        "concurrency, page_param, incremental_depth"
+    )
+
+
+def test_oidc_needs_its_provider(tmp_path):
+    text = render_config().replace("enabled = false", "enabled = true")
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if s == "[auth.oidc]")
+    assert _error(tmp_path, text) == "\n".join(
+        f"repwatch.toml:{line} [auth.oidc]: missing key {k!r} (required when enabled = true)"
+        for k in ("server_metadata_url", "client_id")
+    )
+
+
+def test_bad_role_in_role_map(tmp_path):
+    text = render_config().replace(
+        '# role_map = { "pr-admins" = "admin", "pr-team" = "agent" }',
+        'role_map = { "pr-admins" = "boss" }',
+    )
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if s.startswith("role_map"))
+    assert _error(tmp_path, text) == (
+        f"repwatch.toml:{line} [auth.oidc]: Input should be 'viewer', 'agent' or 'admin'"
+    )

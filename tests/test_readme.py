@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from repwatch.config import Crawl, Deadlines, Flagging, ModelSettings, Settings, Source
+from repwatch.config import (
+    Auth,
+    Brand,
+    Crawl,
+    Deadlines,
+    Flagging,
+    ModelSettings,
+    Oidc,
+    Settings,
+    Source,
+)
 from repwatch.config_template import render_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,11 +37,13 @@ def test_ci_runs_exactly_the_readme_commands(name):
     assert f"```sh\n{command}\n```" in README
 
 
-@pytest.mark.parametrize("model", [Settings, Source, ModelSettings, Flagging, Deadlines, Crawl])
+@pytest.mark.parametrize(
+    "model", [Settings, Brand, Source, ModelSettings, Flagging, Deadlines, Crawl, Auth, Oidc]
+)
 def test_every_setting_is_documented(model):
-    tables = ("brands", "sources", "model", "flagging", "deadlines", "crawl")
+    tables = ("brands", "sources", "model", "flagging", "deadlines", "crawl", "auth", "oidc")
     for name in model.model_fields:
-        documented = f"`[{name}" if name in tables else f"`{name}`"
-        assert documented in README, f"{model.__name__}.{name} is not in README.md"
+        pattern = rf"`\[([a-z]+\.)?{name}[.\]]" if name in tables else f"`{name}`"
+        assert re.search(pattern, README), f"{model.__name__}.{name} is not in README.md"
         if name not in tables:
-            assert re.search(rf"^#? ?{name} =", render_config(), re.MULTILINE)
+            assert re.search(rf"^(# )?{name} =", render_config(), re.MULTILINE), name
