@@ -36,8 +36,11 @@ def create_db_engine(url: str) -> Engine:
     """An engine for ``url`` (SQLite in WAL mode, or PostgreSQL through psycopg 3)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # psycopg switches to server-side prepared statements after 5 runs; their generic plans
+    # ignore the keys of upsert lookups and turned a 20,000-mention re-store from 1.4 s into 6 s.
+    connect_args = {"prepare_threshold": None} if url.startswith("postgresql+psycopg") else {}
     try:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     except (SQLAlchemyError, ImportError) as exc:
         raise DatabaseError(
             f"Cannot use database URL {url!r}: {exc}. Expected sqlite:///PATH or "
