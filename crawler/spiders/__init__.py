@@ -1,0 +1,1 @@
+"""Spiders; ``JsonLdReviewSpider`` crawls every ``kind = "reviews"`` source."""

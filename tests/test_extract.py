@@ -1,0 +1,294 @@
+"""JSON-LD review extraction: nesting, @graph, ratings, dates, ids, broken blocks, garbage."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scrapy.http import HtmlResponse
+
+from crawler.extract import (
+    extract_page,
+    next_page_url,
+    parse_block,
+    reviews_from_html,
+    reviews_from_jsonld,
+)
+from crawler.fields import canonical_url, normalise_rating, parse_published
+from crawler.pipelines import normalise_text
+
+SITE = Path(__file__).resolve().parent / "fixtures" / "sites" / "reviews"
+PAGE = "https://shop.example/reviews?page=2"
+
+
+def _page(*blocks: Any, raw: str = "") -> str:
+    scripts = "".join(
+        f'<script type="application/ld+json">{json.dumps(b)}</script>' for b in blocks
+    )
+    return f"<html><head>{scripts}{raw}</head><body><p>hi</p></body></html>"
+
+
+def _review(**fields: Any) -> dict[str, Any]:
+    return {"@type": "Review", "reviewBody": "Good.", **fields}
+
+
+def test_reviews_nested_in_a_business_product_and_organization():
+    doc = [
+        {"@type": "LocalBusiness", "review": [_review(**{"@id": "/r/1"}), _review(url="/r/2")]},
+        {"@type": "Product", "review": _review(**{"@id": "/r/3"})},
+        {"@type": "Organization", "reviews": [_review(**{"@id": "/r/4"})]},
+    ]
+    ids = [r.external_id for r in reviews_from_jsonld(doc, PAGE)]
+    assert ids == [f"https://shop.example/r/{n}" for n in (1, 2, 3, 4)]
+
+
+def test_reviews_in_a_graph_with_types_as_lists_and_iris():
+    doc = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "Organization", "@id": "#org"},
+            _review(**{"@id": "urn:review:1", "@type": ["Review"]}),
+            _review(**{"@id": "urn:review:2", "@type": "https://schema.org/Review"}),
+            _review(**{"@id": "urn:review:3", "@type": "schema:UserReview"}),
+            _review(**{"@id": "urn:review:4", "@type": "ClaimReview"}),
+        ],
+    }
+    ids = [r.external_id for r in reviews_from_jsonld(doc, PAGE)]
+    assert ids == ["urn:review:1", "urn:review:2", "urn:review:3"]
+
+
+@pytest.mark.parametrize(
+    ("rating", "expected"),
+    [
+        ({"ratingValue": 8, "bestRating": 10}, 7 / 9),
+        ({"ratingValue": "8", "bestRating": "10", "worstRating": "0"}, 0.8),
+        ({"ratingValue": 1}, 0.0),
+        ({"ratingValue": 5}, 1.0),
+        ({"ratingValue": "4,5"}, 0.875),
+        ({"ratingValue": 7}, 1.0),  # above bestRating: clamped
+        ({"ratingValue": 0}, 0.0),
+        ({"ratingValue": 3, "bestRating": 1, "worstRating": 5}, None),  # inverted scale
+        ({"ratingValue": "five"}, None),
+        ({"ratingValue": True}, None),
+        ({"ratingValue": "NaN"}, None),
+        ({}, None),
+        (None, None),
+        (4, 0.75),
+    ],
+)
+def test_rating_is_normalised_to_zero_one(rating, expected):
+    result = normalise_rating(rating)
+    assert result == (pytest.approx(expected) if expected is not None else None)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-03-01", datetime(2026, 3, 1, tzinfo=UTC)),
+        ("2026-03-01T09:30:00+01:00", datetime(2026, 3, 1, 8, 30, tzinfo=UTC)),
+        ("2026-03-01T09:30:00Z", datetime(2026, 3, 1, 9, 30, tzinfo=UTC)),
+        ("2026-03-01T09:30:00", datetime(2026, 3, 1, 9, 30, tzinfo=UTC)),
+        ("last tuesday", None),
+        ("2026-02-30", None),
+        (20260301, None),
+        (None, None),
+    ],
+)
+def test_date_published_becomes_aware_utc(value, expected):
+    assert parse_published(value) == expected
+
+
+def test_review_fields():
+    review = reviews_from_jsonld(
+        _review(
+            reviewBody="  Slow\n\n   delivery. ",
+            name="Meh",
+            author=[{"@type": "Person", "name": "Ana"}],
+            inLanguage={"@type": "Language", "name": "German", "alternateName": "de"},
+            datePublished="2026-01-02",
+            reviewRating={"@type": "Rating", "ratingValue": "2"},
+            url="/r/9?utm_source=x&fbclid=y&colour=red#top",
+        ),
+        PAGE,
+    )[0]
+    assert review.url == "https://shop.example/r/9?colour=red"
+    assert review.external_id == "https://shop.example/r/9?colour=red#top"
+    assert (review.text, review.title, review.author, review.language) == (
+        "Slow delivery.",
+        "Meh",
+        "Ana",
+        "de",
+    )
+    assert (review.rating, review.published_at) == (0.25, datetime(2026, 1, 2, tzinfo=UTC))
+
+
+def test_author_as_plain_string():
+    assert reviews_from_jsonld(_review(author=" Bo "), PAGE)[0].author == "Bo"
+
+
+def test_review_without_id_gets_a_content_hash_that_ignores_the_page():
+    doc = _review(author="Bo", datePublished="2026-01-02", reviewBody="Fine.")
+    here = reviews_from_jsonld(doc, PAGE)[0]
+    there = reviews_from_jsonld(doc, "https://mirror.example/other")[0]
+    assert here.external_id == there.external_id
+    assert here.external_id.startswith("sha256:")
+    assert here.url == PAGE
+    assert reviews_from_jsonld({**doc, "reviewBody": "Fine!"}, PAGE)[0].external_id != (
+        here.external_id
+    )
+
+
+def test_fragment_ids_are_page_local_so_the_content_hash_is_used():
+    review = reviews_from_jsonld(_review(**{"@id": "#review-3"}), PAGE)[0]
+    assert review.external_id.startswith("sha256:")
+    assert review.url == PAGE
+
+
+def test_very_long_ids_are_hashed_to_fit_the_column():
+    review = reviews_from_jsonld(_review(url="/r/" + "x" * 400), PAGE)[0]
+    assert review.external_id.startswith("sha256:")
+    assert len(review.external_id) <= 255
+
+
+def test_reviews_without_text_are_skipped():
+    page = extract_page(_page([_review(reviewBody="  "), _review(reviewBody=None)]), PAGE)
+    assert (page.reviews, page.skipped_empty) == ((), 2)
+
+
+def test_broken_block_is_reported_and_the_others_still_read():
+    broken = '<script type="application/ld+json">{"@type": "Review",</script>'
+    html = broken + _page(_review(**{"@id": "/r/1"}))
+    page = extract_page(html, PAGE)
+    assert [r.external_id for r in page.reviews] == ["https://shop.example/r/1"]
+    assert page.problems == (
+        "JSON-LD block 1 of 2: not valid JSON: Expecting property name enclosed in double "
+        "quotes (line 1, column 20)",
+    )
+
+
+def test_comment_wrapped_block_is_read():
+    data, problem = parse_block("\n<!--\n" + json.dumps(_review()) + "\n-->\n")
+    assert problem is None
+    assert data["@type"] == "Review"
+
+
+def test_text_that_a_database_cannot_store_is_cleaned():
+    html = (
+        '<script type="application/ld+json">{"@type": "Review", "reviewBody": "a\\ud800\\u0000b"}'
+    )
+    assert [r.text for r in reviews_from_html(html + "</script>", PAGE)] == ["a?b"]
+    assert extract_page("\ud800 ld+json", PAGE).problems == ("page is not parseable HTML",)
+
+
+def test_deeply_nested_json_is_a_problem_not_a_crash():
+    deep = "[" * 100_000 + "]" * 100_000
+    page = extract_page(f'<script type="application/ld+json">{deep}</script>', PAGE)
+    assert (page.reviews, page.problems) == ((), ("JSON-LD block 1 of 1: nested too deeply",))
+
+
+def test_page_without_jsonld_is_not_parsed():
+    assert extract_page("<html><body>" + "<p>x</p>" * 1000 + "</body></html>", PAGE).blocks == 0
+
+
+def test_fixture_pages():
+    html = (SITE / "kestrel" / "page3.html").read_text(encoding="utf-8")
+    reviews = reviews_from_html(html, "http://127.0.0.1:1/kestrel/page3.html")
+    assert [(r.language, r.rating) for r in reviews] == [("es", 0.25), ("nl", 0.75)]
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        ('<link rel="next" href="/p/3">', "https://shop.example/p/3"),
+        ('<LINK REL="Next prefetch" HREF="p3.html">', "https://shop.example/p3.html"),
+        ('<a rel="nofollow next" href="?page=3">more</a>', "https://shop.example/reviews?page=3"),
+        ('<a rel="prev" href="/p/1">back</a>', None),
+        ('<a rel="next" href="javascript:more()">more</a>', None),
+        ("", None),
+    ],
+)
+def test_next_page_url(head, expected):
+    response = HtmlResponse(PAGE, body=f"<html><head>{head}</head></html>", encoding="utf-8")
+    assert next_page_url(response) == expected
+
+
+def test_canonical_url_drops_tracking_and_fragment():
+    url = "HTTPS://Shop.Example/r/1?utm_campaign=a&id=3&gclid=x#frag"
+    assert canonical_url(url, PAGE) == "https://shop.example/r/1?id=3"
+    assert canonical_url("mailto:a@b.c", PAGE) is None
+
+
+def test_normalise_text_composes_and_collapses_whitespace():
+    assert normalise_text("Cafe\u0301 \t\n ok ") == "Café ok"
+    assert normalise_text(" \n ") is None
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda kids: (
+        st.lists(kids, max_size=5)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "@type",
+                    "@id",
+                    "url",
+                    "review",
+                    "reviews",
+                    "@graph",
+                    "reviewBody",
+                    "author",
+                    "reviewRating",
+                    "ratingValue",
+                    "bestRating",
+                    "worstRating",
+                    "datePublished",
+                    "inLanguage",
+                    "name",
+                ]
+            )
+            | st.text(max_size=5),
+            kids,
+            max_size=6,
+        )
+    ),
+    max_leaves=30,
+)
+review_shaped = st.fixed_dictionaries(
+    {"@type": st.sampled_from(["Review", ["Review"], "UserReview"]), "reviewBody": st.text()},
+    optional={
+        "@id": json_values,
+        "url": json_values,
+        "author": json_values,
+        "reviewRating": json_values,
+        "datePublished": json_values,
+        "inLanguage": json_values,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(json_values, review_shaped, st.lists(review_shaped, max_size=3)))
+def test_jsonld_never_crashes(doc):
+    for review in reviews_from_jsonld(doc, PAGE):
+        assert review.text
+        assert review.rating is None or 0.0 <= review.rating <= 1.0
+        assert review.published_at is None or review.published_at.tzinfo == UTC
+        assert len(review.external_id) <= 255
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(),
+    st.text(alphabet='<>{}[]":,/!-ascriptypelnd+jso \n'),
+)
+def test_garbage_html_never_crashes(noise, script):
+    html = f'{noise}<script type="application/ld+json">{script}</script>{noise}'
+    page = extract_page(html, PAGE)
+    assert isinstance(page.reviews, tuple)
+    assert reviews_from_html(noise, PAGE) == list(extract_page(noise, PAGE).reviews)
