@@ -1,0 +1,94 @@
+"""Score every stored mention that the loaded model has not scored yet.
+
+Each batch is read, predicted and written in its own short transactions, so an interrupted
+run keeps what it finished, a re-run picks up where it stopped, and nothing is scored twice
+by the same model revision. The database is not held open while the model runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+
+from repwatch.records import Analysis, MentionText
+from repwatch.store import queries, session_scope
+
+if TYPE_CHECKING:
+    from sentiment.load import Scorer
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, float], None]  # (done, total, seconds so far)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreSummary:
+    """What one scoring run did."""
+
+    scored: int
+    seconds: float
+    per_second: float
+
+
+def text_to_score(mention: MentionText) -> str:
+    """The text the model reads: the title, when there is one, then the review."""
+    if not mention.title:
+        return mention.text
+    title = mention.title.strip()
+    joiner = " " if title.endswith((".", "!", "?", "…")) else ". "
+    return f"{title}{joiner}{mention.text}"
+
+
+def score_unscored(
+    engine: Engine,
+    scorer: Scorer,
+    *,
+    batch_size: int = 32,
+    limit: int | None = None,
+    progress: Progress | None = None,
+) -> ScoreSummary:
+    """Score mentions without an analysis by ``scorer``'s model revision, oldest id first.
+
+    ``limit`` caps how many are scored in this run; ``progress`` is called after each batch.
+    """
+    name, revision = scorer.model_name, scorer.revision
+    with session_scope(engine) as session:
+        total = queries.count_unscored(session, name, revision)
+    if limit is not None:
+        total = min(total, limit)
+    start = time.perf_counter()
+    done = after_id = 0
+    while done < total:
+        with session_scope(engine) as session:
+            batch = queries.unscored_mentions(
+                session, name, revision, limit=min(batch_size, total - done), after_id=after_id
+            )
+        if not batch:  # another process scored the rest
+            break
+        predictions = scorer.predict([text_to_score(m) for m in batch])
+        analyses = [
+            Analysis(
+                mention_id=m.id,
+                model_name=name,
+                model_revision=revision,
+                label=p.label,
+                score=p.score,
+                confidence=p.confidence,
+                probabilities=p.probabilities,
+            )
+            for m, p in zip(batch, predictions, strict=True)
+        ]
+        with session_scope(engine) as session:
+            queries.save_analyses(session, analyses)
+        done += len(batch)
+        after_id = batch[-1].id
+        if progress is not None:
+            progress(done, total, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    log.info("scored %d mentions in %.1fs", done, seconds)
+    return ScoreSummary(scored=done, seconds=seconds, per_second=done / seconds if seconds else 0.0)
