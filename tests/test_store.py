@@ -223,3 +223,23 @@ def test_upgrade_keeps_rows_stored_under_the_first_schema(db_url):
             == 1
         )
     upgraded.dispose()
+
+
+def test_an_edited_mention_is_scored_again_and_other_revisions_are_kept(engine):
+    _store(engine, [_mention(1)])
+    with session_scope(engine) as s:
+        (mention,) = queries.unscored_mentions(s, "m", "r1", limit=10)
+        queries.save_analyses(s, [Analysis(mention.id, "m", "r1", "positive", 0.8, 0.9, {})])
+        queries.save_analyses(s, [Analysis(mention.id, "m", "r0", "positive", 0.7, 0.8, {})])
+        assert queries.count_unscored(s, "m", "r1") == 0
+    _store(engine, [_mention(1, text="Edited: now it broke")])
+    with session_scope(engine) as s:
+        assert [m.text for m in queries.unscored_mentions(s, "m", "r1", limit=10)] == [
+            "Edited: now it broke"
+        ]
+        queries.save_analyses(s, [Analysis(mention.id, "m", "r1", "negative", -0.9, 0.9, {})])
+        assert queries.count_unscored(s, "m", "r1") == 0
+        labels = s.execute(
+            text("SELECT model_revision, label FROM analyses ORDER BY model_revision")
+        ).all()
+    assert [tuple(row) for row in labels] == [("r0", "positive"), ("r1", "negative")]

@@ -10,13 +10,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from repwatch.errors import ConflictError, NotFoundError
+from repwatch.errors import NotFoundError
 from repwatch.records import (
-    STATUSES,
     ActionRow,
     Analysis,
     Counts,
@@ -28,6 +27,7 @@ from repwatch.records import (
     TriageDecision,
     UpsertResult,
 )
+from repwatch.store import actions
 from repwatch.store.schema import (
     AnalysisRow,
     MentionRevisionRow,
@@ -37,6 +37,8 @@ from repwatch.store.schema import (
     TriageItemRow,
     utcnow,
 )
+from repwatch.store.views.queue import filtered_queue, queue_item
+from repwatch.store.views.records import QueueFilter
 
 SYSTEM_ACTOR = "repwatch"
 
@@ -83,24 +85,44 @@ def upsert_mentions(session: Session, records: Sequence[MentionRecord]) -> Upser
     for record in records:
         unique[(source_ids[record.source], record.external_id)] = record
     existing: dict[tuple[int, str], str] = {}
+    engagement: dict[tuple[int, str], tuple[int | None, Any]] = {}
     for source_id in {sid for sid, _ in unique}:
         ids = [ext for sid, ext in unique if sid == source_id]
         rows = session.execute(
-            select(MentionRow.external_id, MentionRow.content_hash).where(
-                MentionRow.source_id == source_id, MentionRow.external_id.in_(ids)
-            )
+            select(
+                MentionRow.external_id,
+                MentionRow.content_hash,
+                MentionRow.author_reach,
+                MentionRow.metrics,
+            ).where(MentionRow.source_id == source_id, MentionRow.external_id.in_(ids))
         )
-        existing.update({(source_id, ext): digest for ext, digest in rows.all()})
+        for ext, digest, reach, metrics in rows.all():
+            existing[(source_id, ext)] = digest
+            engagement[(source_id, ext)] = (reach, metrics)
 
     now = utcnow()
     new = updated = unchanged = 0
     edited: list[tuple[int, str]] = []
     rows_to_write: list[dict[str, Any]] = []
+    refreshed: list[dict[str, Any]] = []
     for (source_id, external_id), record in unique.items():
         digest = record.content_hash
         old = existing.get((source_id, external_id))
         if old == digest:
             unchanged += 1
+            # Reach and engagement change without an edit: refresh them, still "unchanged".
+            reach, metrics = engagement[(source_id, external_id)]
+            new_reach = reach if record.author_reach is None else record.author_reach
+            new_metrics = metrics if record.metrics is None else record.metrics
+            if (new_reach, new_metrics) != (reach, metrics):
+                refreshed.append(
+                    {
+                        "k_source": source_id,
+                        "k_external": external_id,
+                        "author_reach": new_reach,
+                        "metrics": new_metrics,
+                    }
+                )
             continue
         if old is None:
             new += 1
@@ -123,9 +145,21 @@ def upsert_mentions(session: Session, records: Sequence[MentionRecord]) -> Upser
                 "fetched_at": now,
                 "updated_at": now,
                 "content_hash": digest,
+                "metrics": record.metrics,
             }
         )
     _keep_revisions(session, edited, now)
+    if refreshed:
+        table = MentionRow.metadata.tables[MentionRow.__tablename__]
+        session.connection().execute(
+            update(table)
+            .where(
+                table.c.source_id == bindparam("k_source"),
+                table.c.external_id == bindparam("k_external"),
+            )
+            .values(author_reach=bindparam("author_reach"), metrics=bindparam("metrics")),
+            refreshed,
+        )
     if rows_to_write:
         stmt = _insert(session, MentionRow)
         changed = (
@@ -139,6 +173,7 @@ def upsert_mentions(session: Session, records: Sequence[MentionRecord]) -> Upser
             "published_at",
             "updated_at",
             "content_hash",
+            "metrics",
         )
         stmt = stmt.on_conflict_do_update(
             index_elements=["source_id", "external_id"],
@@ -197,12 +232,14 @@ def count_unscored(session: Session, model_name: str, model_revision: str) -> in
 
 
 def _analysed_by(model_name: str, model_revision: str) -> Any:
+    """This model revision has scored the mention's current text (not an earlier edit)."""
     return (
         select(AnalysisRow.id)
         .where(
             AnalysisRow.mention_id == MentionRow.id,
             AnalysisRow.model_name == model_name,
             AnalysisRow.model_revision == model_revision,
+            AnalysisRow.created_at >= MentionRow.updated_at,
         )
         .exists()
     )
@@ -222,7 +259,10 @@ def unscored_mentions(
 
 
 def save_analyses(session: Session, analyses: Iterable[Analysis]) -> int:
-    """Store analyses; one already stored for the same mention and model revision is kept."""
+    """Store analyses; a re-score of an edited mention replaces that revision's old verdict.
+
+    Analyses by other model revisions are kept, for comparison.
+    """
     rows = [
         {
             "mention_id": a.mention_id,
@@ -239,8 +279,13 @@ def save_analyses(session: Session, analyses: Iterable[Analysis]) -> int:
     ]
     if not rows:
         return 0
-    stmt = _insert(session, AnalysisRow).on_conflict_do_nothing(
-        index_elements=["mention_id", "model_name", "model_revision"]
+    stmt = _insert(session, AnalysisRow)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["mention_id", "model_name", "model_revision"],
+        set_={
+            name: stmt.excluded[name]
+            for name in ("label", "score", "confidence", "probabilities", "topics", "created_at")
+        },
     )
     session.execute(stmt, rows)
     return len(rows)
@@ -316,40 +361,6 @@ def add_triage_items(session: Session, decisions: Iterable[TriageDecision]) -> i
     return added
 
 
-def _queue_select() -> Select[*tuple[Any, ...]]:  # 20 columns, rows become QueueRow
-    latest = _latest_analysis_ids()
-    analysis = (
-        select(AnalysisRow).where(AnalysisRow.id.in_(select(latest.c.id))).subquery("analysis")
-    )
-    return (
-        select(
-            TriageItemRow.id,
-            TriageItemRow.version,
-            TriageItemRow.status,
-            TriageItemRow.priority,
-            TriageItemRow.deadline_at,
-            TriageItemRow.assignee,
-            TriageItemRow.reason,
-            MentionRow.id,
-            MentionRow.brand,
-            SourceRow.key,
-            MentionRow.url,
-            MentionRow.title,
-            MentionRow.text,
-            MentionRow.author,
-            MentionRow.rating,
-            MentionRow.language,
-            MentionRow.published_at,
-            analysis.c.label,
-            analysis.c.score,
-            analysis.c.confidence,
-        )
-        .join(MentionRow, MentionRow.id == TriageItemRow.mention_id)
-        .join(SourceRow, SourceRow.id == MentionRow.source_id)
-        .outerjoin(analysis, analysis.c.mention_id == MentionRow.id)
-    )
-
-
 def triage_queue(
     session: Session,
     *,
@@ -357,22 +368,18 @@ def triage_queue(
     brand: str | None = None,
     limit: int = 50,
 ) -> list[QueueRow]:
-    """Flagged items in these statuses, most urgent first (priority, then deadline)."""
-    stmt = _queue_select().where(TriageItemRow.status.in_(list(statuses)))
-    if brand is not None:
-        stmt = stmt.where(MentionRow.brand == brand)
-    stmt = stmt.order_by(
-        TriageItemRow.priority.desc(), TriageItemRow.deadline_at, TriageItemRow.id
-    ).limit(limit)
-    return [QueueRow(*row) for row in session.execute(stmt)]
+    """Flagged items in these statuses, most urgent first (priority, then deadline).
+
+    The page of items is chosen first and only its rows are joined (see
+    ``repwatch.store.views.queue``), so it stays fast on millions of mentions.
+    """
+    f = QueueFilter(statuses=tuple(statuses), brands=(brand,) if brand is not None else ())
+    return [item.to_queue_row() for item in filtered_queue(session, f, limit=limit).items]
 
 
 def triage_item(session: Session, item_id: int) -> QueueRow:
-    """One triage item as the queue shows it."""
-    row = session.execute(_queue_select().where(TriageItemRow.id == item_id)).first()
-    if row is None:
-        raise NotFoundError(f"No triage item {item_id}")
-    return QueueRow(*row)
+    """One triage item as the queue shows it; ``NotFoundError`` when there is none."""
+    return queue_item(session, item_id).to_queue_row()
 
 
 def change_status(
@@ -387,41 +394,19 @@ def change_status(
 ) -> QueueRow:
     """Move an item to ``to_status`` if nobody changed it since ``expected_version`` was read.
 
-    Raises ``ConflictError`` naming who changed it, so the caller can show the fresh state.
+    Raises ``ConflictError`` (an ``actions.ItemConflict`` with the fresh state) naming
+    who changed it. Moving to ``responded`` records the time of the first response.
     """
-    if to_status not in STATUSES:
-        raise ValueError(f"unknown status {to_status!r}; expected one of {', '.join(STATUSES)}")
-    current = session.get(TriageItemRow, item_id)
-    if current is None:
-        raise NotFoundError(f"No triage item {item_id}")
-    from_status = current.status
-    values: dict[str, Any] = {"status": to_status, "version": TriageItemRow.version + 1}
-    if assignee is not None:
-        values["assignee"] = assignee
-    result = session.execute(
-        update(TriageItemRow)
-        .where(TriageItemRow.id == item_id, TriageItemRow.version == expected_version)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    item = actions.set_status(
+        session,
+        item_id,
+        expected_version=expected_version,
+        to_status=to_status,
+        actor=actor,
+        detail=detail,
+        assignee=assignee,
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        last = item_actions(session, item_id)[-1:]
-        who = f"{last[0].actor} at {last[0].at:%H:%M:%S}" if last else "someone else"
-        raise ConflictError(f"Item {item_id} was changed by {who}; reload it and try again.")
-    session.add(
-        TriageActionRow(
-            item_id=item_id,
-            action=to_status,
-            actor=actor,
-            at=utcnow(),
-            from_status=from_status,
-            to_status=to_status,
-            detail=detail,
-        )
-    )
-    session.flush()
-    session.expire_all()
-    return triage_item(session, item_id)
+    return item.to_queue_row()
 
 
 def item_actions(session: Session, item_id: int) -> list[ActionRow]:
