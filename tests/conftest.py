@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+# Tests never reach the Hugging Face Hub: set before huggingface_hub is imported (it reads
+# this once), and inherited by every subprocess a test starts.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
 from repwatch.config import Config, load_config
 from repwatch.config_template import BrandEntry, SourceEntry, render_config
 from repwatch.store import open_database
