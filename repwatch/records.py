@@ -30,6 +30,9 @@ class MentionRecord:
     rating: float | None = None  # 0..1, normalised by the spider (1 of 5 stars = 0.0)
     language: str | None = None
     published_at: datetime | None = None
+    # Engagement the source reports, e.g. {"boosts": 3, "favourites": 10}; not hashed:
+    # new likes refresh the stored counts without counting the mention as edited.
+    metrics: dict[str, int] | None = None
 
     @property
     def content_hash(self) -> str:
