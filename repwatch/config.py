@@ -175,6 +175,18 @@ class Auth(_Section):
     oidc: Oidc = Oidc()
 
 
+class Alerts(_Section):
+    """Where and when to alert: new serious items and spikes of negative mentions."""
+
+    targets: list[str] = []  # Apprise URLs; ${VAR} is taken from the environment
+    min_priority: float = Field(default=75.0, ge=0, le=100)
+    spike_window_hours: int = Field(default=6, ge=1, le=168)
+    spike_baseline_weeks: int = Field(default=4, ge=1, le=52)
+    spike_factor: float = Field(default=3.0, gt=1)
+    spike_min_count: int = Field(default=5, ge=1)
+    max_per_hour: int = Field(default=6, ge=1)
+
+
 class Settings(_Section):
     """The whole file."""
 
@@ -186,6 +198,7 @@ class Settings(_Section):
     deadlines: Deadlines = Deadlines()
     crawl: Crawl = Crawl()
     auth: Auth = Auth()
+    alerts: Alerts = Alerts()
 
 
 class Config:

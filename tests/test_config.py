@@ -9,6 +9,7 @@ import pytest
 
 from repwatch.config import (
     DATABASE_URL_ENV,
+    Alerts,
     Auth,
     Crawl,
     Deadlines,
@@ -53,12 +54,23 @@ def test_template_loads_with_the_example_brands(tmp_path):
         ("crawl", Crawl),
         ("auth", Auth),
         ("auth.oidc", Oidc),
+        ("alerts", Alerts),
     ],
 )
 def test_template_documents_every_setting(section, model):
     text = render_config()
     for name in model.model_fields:
-        if name in ("brands", "sources", "model", "flagging", "deadlines", "crawl", "auth", "oidc"):
+        if name in (
+            "brands",
+            "sources",
+            "model",
+            "flagging",
+            "deadlines",
+            "crawl",
+            "auth",
+            "oidc",
+            "alerts",
+        ):
             continue
         assert f"{name} =" in text, f"[{section}] {name} is missing from the template"
 

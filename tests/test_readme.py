@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from repwatch.config import (
+    Alerts,
     Auth,
     Brand,
     Crawl,
@@ -38,10 +39,21 @@ def test_ci_runs_exactly_the_readme_commands(name):
 
 
 @pytest.mark.parametrize(
-    "model", [Settings, Brand, Source, ModelSettings, Flagging, Deadlines, Crawl, Auth, Oidc]
+    "model",
+    [Settings, Brand, Source, ModelSettings, Flagging, Deadlines, Crawl, Auth, Oidc, Alerts],
 )
 def test_every_setting_is_documented(model):
-    tables = ("brands", "sources", "model", "flagging", "deadlines", "crawl", "auth", "oidc")
+    tables = (
+        "brands",
+        "sources",
+        "model",
+        "flagging",
+        "deadlines",
+        "crawl",
+        "auth",
+        "oidc",
+        "alerts",
+    )
     for name in model.model_fields:
         pattern = rf"`\[([a-z]+\.)?{name}[.\]]" if name in tables else f"`{name}`"
         assert re.search(pattern, README), f"{model.__name__}.{name} is not in README.md"
