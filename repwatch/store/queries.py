@@ -10,12 +10,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from repwatch.errors import NotFoundError
+from repwatch.errors import ConflictError, NotFoundError
 from repwatch.records import (
+    STATUSES,
     ActionRow,
     Analysis,
     Counts,
@@ -27,7 +28,6 @@ from repwatch.records import (
     TriageDecision,
     UpsertResult,
 )
-from repwatch.store import actions
 from repwatch.store.schema import (
     AnalysisRow,
     MentionRevisionRow,
@@ -37,13 +37,11 @@ from repwatch.store.schema import (
     TriageItemRow,
     utcnow,
 )
-from repwatch.store.views.queue import filtered_queue, queue_item
-from repwatch.store.views.records import QueueFilter
 
 SYSTEM_ACTOR = "repwatch"
 
 
-def _insert(session: Session, table: Any) -> Any:
+def dialect_insert(session: Session, table: Any) -> Any:
     """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -56,7 +54,7 @@ def _insert(session: Session, table: Any) -> Any:
 def ensure_source(session: Session, *, key: str, kind: str, brand: str, url: str) -> int:
     """The id of the source ``key``, created or brought up to date with the config."""
     stmt = (
-        _insert(session, SourceRow)
+        dialect_insert(session, SourceRow)
         .values(key=key, kind=kind, brand=brand, url=url, created_at=utcnow())
         .on_conflict_do_update(
             index_elements=["key"], set_={"kind": kind, "brand": brand, "url": url}
@@ -161,7 +159,7 @@ def upsert_mentions(session: Session, records: Sequence[MentionRecord]) -> Upser
             refreshed,
         )
     if rows_to_write:
-        stmt = _insert(session, MentionRow)
+        stmt = dialect_insert(session, MentionRow)
         changed = (
             "url",
             "author",
@@ -224,14 +222,12 @@ def mention_history(session: Session, mention_id: int) -> list[tuple[datetime, s
 def count_unscored(session: Session, model_name: str, model_revision: str) -> int:
     """How many mentions have no analysis by this model revision yet."""
     stmt = (
-        select(func.count())
-        .select_from(MentionRow)
-        .where(~_analysed_by(model_name, model_revision))
+        select(func.count()).select_from(MentionRow).where(~analysed_by(model_name, model_revision))
     )
     return int(session.scalar(stmt) or 0)
 
 
-def _analysed_by(model_name: str, model_revision: str) -> Any:
+def analysed_by(model_name: str, model_revision: str) -> Any:
     """This model revision has scored the mention's current text (not an earlier edit)."""
     return (
         select(AnalysisRow.id)
@@ -251,7 +247,7 @@ def unscored_mentions(
     """The next ``limit`` mentions (by id, after ``after_id``) not scored by this revision."""
     stmt = (
         select(MentionRow.id, MentionRow.text, MentionRow.title, MentionRow.language)
-        .where(MentionRow.id > after_id, ~_analysed_by(model_name, model_revision))
+        .where(MentionRow.id > after_id, ~analysed_by(model_name, model_revision))
         .order_by(MentionRow.id)
         .limit(limit)
     )
@@ -279,7 +275,7 @@ def save_analyses(session: Session, analyses: Iterable[Analysis]) -> int:
     ]
     if not rows:
         return 0
-    stmt = _insert(session, AnalysisRow)
+    stmt = dialect_insert(session, AnalysisRow)
     stmt = stmt.on_conflict_do_update(
         index_elements=["mention_id", "model_name", "model_revision"],
         set_={
@@ -330,7 +326,7 @@ def add_triage_items(session: Session, decisions: Iterable[TriageDecision]) -> i
     added = 0
     for decision in decisions:
         stmt = (
-            _insert(session, TriageItemRow)
+            dialect_insert(session, TriageItemRow)
             .values(
                 mention_id=decision.mention_id,
                 status="new",
@@ -361,6 +357,40 @@ def add_triage_items(session: Session, decisions: Iterable[TriageDecision]) -> i
     return added
 
 
+def _queue_select() -> Select[*tuple[Any, ...]]:  # 20 columns, rows become QueueRow
+    latest = _latest_analysis_ids()
+    analysis = (
+        select(AnalysisRow).where(AnalysisRow.id.in_(select(latest.c.id))).subquery("analysis")
+    )
+    return (
+        select(
+            TriageItemRow.id,
+            TriageItemRow.version,
+            TriageItemRow.status,
+            TriageItemRow.priority,
+            TriageItemRow.deadline_at,
+            TriageItemRow.assignee,
+            TriageItemRow.reason,
+            MentionRow.id,
+            MentionRow.brand,
+            SourceRow.key,
+            MentionRow.url,
+            MentionRow.title,
+            MentionRow.text,
+            MentionRow.author,
+            MentionRow.rating,
+            MentionRow.language,
+            MentionRow.published_at,
+            analysis.c.label,
+            analysis.c.score,
+            analysis.c.confidence,
+        )
+        .join(MentionRow, MentionRow.id == TriageItemRow.mention_id)
+        .join(SourceRow, SourceRow.id == MentionRow.source_id)
+        .outerjoin(analysis, analysis.c.mention_id == MentionRow.id)
+    )
+
+
 def triage_queue(
     session: Session,
     *,
@@ -368,18 +398,22 @@ def triage_queue(
     brand: str | None = None,
     limit: int = 50,
 ) -> list[QueueRow]:
-    """Flagged items in these statuses, most urgent first (priority, then deadline).
-
-    The page of items is chosen first and only its rows are joined (see
-    ``repwatch.store.views.queue``), so it stays fast on millions of mentions.
-    """
-    f = QueueFilter(statuses=tuple(statuses), brands=(brand,) if brand is not None else ())
-    return [item.to_queue_row() for item in filtered_queue(session, f, limit=limit).items]
+    """Flagged items in these statuses, most urgent first (priority, then deadline)."""
+    stmt = _queue_select().where(TriageItemRow.status.in_(list(statuses)))
+    if brand is not None:
+        stmt = stmt.where(MentionRow.brand == brand)
+    stmt = stmt.order_by(
+        TriageItemRow.priority.desc(), TriageItemRow.deadline_at, TriageItemRow.id
+    ).limit(limit)
+    return [QueueRow(*row) for row in session.execute(stmt)]
 
 
 def triage_item(session: Session, item_id: int) -> QueueRow:
-    """One triage item as the queue shows it; ``NotFoundError`` when there is none."""
-    return queue_item(session, item_id).to_queue_row()
+    """One triage item as the queue shows it."""
+    row = session.execute(_queue_select().where(TriageItemRow.id == item_id)).first()
+    if row is None:
+        raise NotFoundError(f"No triage item {item_id}")
+    return QueueRow(*row)
 
 
 def change_status(
@@ -394,19 +428,41 @@ def change_status(
 ) -> QueueRow:
     """Move an item to ``to_status`` if nobody changed it since ``expected_version`` was read.
 
-    Raises ``ConflictError`` (an ``actions.ItemConflict`` with the fresh state) naming
-    who changed it. Moving to ``responded`` records the time of the first response.
+    Raises ``ConflictError`` naming who changed it, so the caller can show the fresh state.
     """
-    item = actions.set_status(
-        session,
-        item_id,
-        expected_version=expected_version,
-        to_status=to_status,
-        actor=actor,
-        detail=detail,
-        assignee=assignee,
+    if to_status not in STATUSES:
+        raise ValueError(f"unknown status {to_status!r}; expected one of {', '.join(STATUSES)}")
+    current = session.get(TriageItemRow, item_id)
+    if current is None:
+        raise NotFoundError(f"No triage item {item_id}")
+    from_status = current.status
+    values: dict[str, Any] = {"status": to_status, "version": TriageItemRow.version + 1}
+    if assignee is not None:
+        values["assignee"] = assignee
+    result = session.execute(
+        update(TriageItemRow)
+        .where(TriageItemRow.id == item_id, TriageItemRow.version == expected_version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
-    return item.to_queue_row()
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        last = item_actions(session, item_id)[-1:]
+        who = f"{last[0].actor} at {last[0].at:%H:%M:%S}" if last else "someone else"
+        raise ConflictError(f"Item {item_id} was changed by {who}; reload it and try again.")
+    session.add(
+        TriageActionRow(
+            item_id=item_id,
+            action=to_status,
+            actor=actor,
+            at=utcnow(),
+            from_status=from_status,
+            to_status=to_status,
+            detail=detail,
+        )
+    )
+    session.flush()
+    session.expire_all()
+    return triage_item(session, item_id)
 
 
 def item_actions(session: Session, item_id: int) -> list[ActionRow]:
