@@ -19,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -80,7 +81,8 @@ class MentionRow(Base):
         UniqueConstraint("source_id", "external_id", name="uq_mentions_source_external"),
         Index("ix_mentions_brand_published", "brand", "published_at"),
         Index("ix_mentions_author", "author"),
-        Index("ix_mentions_published", "published_at"),
+        # Covers the overview's scans by date (index-only on SQLite and PostgreSQL).
+        Index("ix_mentions_published_brand_rating", "published_at", "brand", "rating"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
@@ -143,7 +145,12 @@ class TriageItemRow(Base):
     """A flagged mention waiting for an answer. ``version`` guards concurrent edits."""
 
     __tablename__ = "triage_items"
-    __table_args__ = (Index("ix_triage_items_status_priority", "status", "priority"),)
+    __table_args__ = (
+        Index("ix_triage_items_status_priority", "status", "priority"),
+        # The queue's order over all statuses, and "assigned to me".
+        Index("ix_triage_items_queue_order", text("priority DESC"), "deadline_at", "id"),
+        Index("ix_triage_items_assignee_status", "assignee", "status"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mention_id: Mapped[int] = mapped_column(
         ForeignKey("mentions.id", ondelete="CASCADE"), unique=True
