@@ -61,9 +61,28 @@ def dashboard_command(
         "false",
         "--global.developmentMode",
         "false",
+        *secrets_options(config_path),
         "--",
         str(Path(config_path).resolve()),
     ]
+
+
+def secrets_options(config_path: Path) -> list[str]:
+    """``--secrets.files PATH`` with the ``st.login`` settings when single sign-on is on.
+
+    ``repwatch.oidc.write_streamlit_secrets`` writes them (mode 0600) beside the config.
+    Nothing when single sign-on is off or the config cannot be read: the app itself then
+    shows what to fix.
+    """
+    from repwatch.config import load_config
+    from repwatch.oidc import write_streamlit_secrets
+
+    try:
+        config = load_config(config_path)
+    except RepwatchError:
+        return []
+    path = write_streamlit_secrets(config)
+    return [] if path is None else ["--secrets.files", str(path.resolve())]
 
 
 def env_for(config_path: Path) -> dict[str, str]:

@@ -86,3 +86,52 @@ def ago(moment: datetime, now: datetime) -> str:
     if seconds < 60:
         return "just now"
     return f"{duration(seconds)} ago"
+
+
+SENTIMENT_COLOURS = {"negative": "red", "neutral": "gray", "positive": "green"}
+
+
+def topic_label(key: str) -> str:
+    """A topic key as people read it: ``order_tracking`` -> ``Order tracking`` (not escaped)."""
+    words = key.replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:] if words else key
+
+
+def sentiment_badge(label: str | None) -> str:
+    """A coloured Markdown badge for a sentiment label (our own vocabulary, escaped anyway)."""
+    if label is None:
+        return ":gray-badge[not analysed]"
+    colour = SENTIMENT_COLOURS.get(label, "gray")
+    return f":{colour}-badge[{escape_markdown(label)}]"
+
+
+def reach_label(reach: int | None) -> str:
+    """Followers or audience, short: ``120k``, ``3.4M``, ``950``."""
+    if reach is None:
+        return "unknown reach"
+    if reach >= 1_000_000:
+        return f"{reach / 1_000_000:.1f}M reach"
+    if reach >= 10_000:
+        return f"{reach / 1000:.0f}k reach"
+    if reach >= 1000:
+        return f"{reach / 1000:.1f}k reach"
+    return f"{reach} reach"
+
+
+def brand_label(key: str, names: dict[str, str], competitors: tuple[str, ...] = ()) -> str:
+    """The brand's configured name (unknown keys as they are), marked when a competitor."""
+    name = names.get(key, key)
+    return f"{name} (competitor)" if key in competitors else name
+
+
+def plain(text: str | None, limit: int | None = None) -> str:
+    """Scraped text for a table cell or ``st.text``: one line, optionally shortened.
+
+    Tables and ``st.text`` parse nothing, so the text needs no escaping, only tidying.
+    """
+    if not text:
+        return ""
+    one_line = " ".join(text.split())
+    if limit is not None and len(one_line) > limit:
+        return one_line[: limit - 1].rstrip() + "…"
+    return one_line

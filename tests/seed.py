@@ -1,7 +1,10 @@
 """Seed a database with mentions, analyses and triage items, through the real store API.
 
 Used by the dashboard tests (AppTest and the browser) to have a queue worth looking at:
-two brands, overdue and fresh items, a known negative review and a hostile one.
+two brands, overdue and fresh items, a known negative review and a hostile one; topics
+on the analyses (this month and six weeks ago), an author with two reviews, a
+near-duplicate of the known negative review, and crawl runs with errors (written as
+ORM rows: the crawler will write them in production).
 """
 
 from __future__ import annotations
@@ -9,12 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
 
 from repwatch.config import Deadlines, Flagging
+from repwatch.config_template import SourceEntry
 from repwatch.records import STATUSES, Analysis, MentionRecord
 from repwatch.store import queries, session_scope
-from repwatch.store.schema import utcnow
+from repwatch.store.schema import (
+    AnalysisRow,
+    CrawlErrorRow,
+    CrawlRunRow,
+    MentionRow,
+    SourceRow,
+    utcnow,
+)
 from repwatch.triage import flag_new
 
 NEGATIVE_TEXT = "The courier threw my parcel over the fence and support hung up on me."
@@ -31,6 +43,11 @@ SOURCES = {
     "kestrel-shop": ("kestrel", "https://shop.example/kestrel/reviews"),
     "nimbus-reviews": ("nimbus", "https://reviews.example/nimbus"),
 }
+
+
+def source_entries() -> tuple[SourceEntry, ...]:
+    """The seeded sources as ``repwatch.toml`` entries (for ``write_config``)."""
+    return tuple(SourceEntry(key, brand, url) for key, (brand, url) in SOURCES.items())
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +131,8 @@ class SeedInfo:
     negative_item_id: int  # the item of NEGATIVE_TEXT
     hostile_item_id: int  # the item of HOSTILE_TEXT
     item_ids: tuple[int, ...]  # every flagged item, most urgent first
+    same_author_mention_id: int  # another review by the author of NEGATIVE_TEXT
+    duplicate_mention_id: int  # a near-copy of NEGATIVE_TEXT
 
 
 def _record(seed: _Seed, now: datetime) -> MentionRecord:
@@ -174,10 +193,131 @@ def seed_demo_data(engine: Engine, now: datetime | None = None) -> SeedInfo:
         rows = queries.triage_queue(session, statuses=STATUSES, limit=1000)
         total = queries.counts(session).mentions
     by_text = {row.text: row.item_id for row in rows}
+    extra = _store_extras(engine, now)
     return SeedInfo(
-        mentions=total,
+        mentions=total + len(extra),
         flagged=flagged,
         negative_item_id=by_text[NEGATIVE_TEXT],
         hostile_item_id=by_text[HOSTILE_TEXT],
         item_ids=tuple(row.item_id for row in rows),
+        same_author_mention_id=extra["k7"],
+        duplicate_mention_id=extra["k8"],
     )
+
+
+DUPLICATE_TEXT = "The courier threw my parcel over the fence, and support hung up on me!"
+HOSTILE_CRAWL_REASON = "<img src=x onerror=alert(1)> [x](javascript:alert(1))"
+_NEG, _NEU, _POS = "negative", "neutral", "positive"
+# Topics of the newest analysis, by external id: {topic: polarity}.
+TOPICS: dict[str, dict[str, str]] = {
+    "k1": {"delivery": _NEG, "customer_service": _NEG},
+    "k2": {"customer_service": _NEG},
+    "k3": {"product_quality": _POS, "delivery": _POS},
+    "k4": {"refunds": _NEG},
+    "k6": {"delivery": _NEG, "packaging": _NEG},
+    "k7": {"product_quality": _POS},
+    "k8": {"delivery": _NEG},
+    "n1": {"order_tracking": _NEG, "customer_service": _NEG},
+    "n2": {"delivery": _POS},
+    "n3": {"website": _NEG},
+    "n4": {"price": _NEU, "customer_service": _NEG},
+    **{f"h{n}": {"order_tracking": _POS} for n in range(1, 5)},
+    "h5": {"order_tracking": _NEG},
+}
+# (external id, source, author, text, rating, negative probability, age in days)
+EXTRAS = (
+    (
+        "k7",
+        "kestrel-shop",
+        "author-k1",
+        "Bought a toaster last year, still works well.",
+        1.0,
+        0.05,
+        20.0,
+    ),
+    ("k8", "kestrel-shop", "copycat", DUPLICATE_TEXT, 0.0, 0.95, 2.0),
+    *(
+        (
+            f"h{n}",
+            "nimbus-reviews",
+            f"tracker-{n}",
+            f"Tracking updates were spot on, order {n}.",
+            1.0,
+            0.05,
+            42.0 + n,
+        )
+        for n in range(1, 5)
+    ),
+    ("h5", "nimbus-reviews", "tracker-5", "Tracking page froze once.", 0.5, 0.55, 47.0),
+)
+
+
+def _store_extras(engine: Engine, now: datetime) -> dict[str, int]:
+    """Unflagged mentions for the item and topic pages, topics, crawl runs; their ids."""
+    records = [
+        MentionRecord(
+            source=source,
+            brand=SOURCES[source][0],
+            url=f"{SOURCES[source][1]}/{ext}",
+            external_id=ext,
+            text=text,
+            title=None,
+            author=author,
+            rating=rating,
+            language="en",
+            published_at=now - timedelta(days=age),
+        )
+        for ext, source, author, text, rating, _neg, age in EXTRAS
+    ]
+    negative = {ext: neg for ext, *_, neg, _age in EXTRAS}
+    with session_scope(engine) as session:
+        queries.upsert_mentions(session, records)
+        ids = {ext: i for ext, i in session.execute(select(MentionRow.external_id, MentionRow.id))}
+        pending = queries.unscored_mentions(session, MODEL_NAME, MODEL_REVISION, limit=1000)
+        by_id = {v: k for k, v in ids.items()}
+        queries.save_analyses(session, [_analysis(m.id, negative[by_id[m.id]]) for m in pending])
+        for ext, topics in TOPICS.items():
+            value = {t: {"score": 0.9, "polarity": p} for t, p in topics.items()}
+            session.execute(
+                update(AnalysisRow).where(AnalysisRow.mention_id == ids[ext]).values(topics=value)
+            )
+        seed_crawl_runs(session, now)
+    return {ext: ids[ext] for ext, *_ in EXTRAS}
+
+
+def seed_crawl_runs(session: Session, now: datetime) -> None:
+    """Three runs per seeded source: kestrel-shop's last had errors, nimbus-reviews' failed."""
+    sources = {k: i for k, i in session.execute(select(SourceRow.key, SourceRow.id))}
+    for key, last_status, last_errors in (
+        ("kestrel-shop", "finished", 2),
+        ("nimbus-reviews", "failed", 1),
+    ):
+        for hours_ago in (26, 14, 2):
+            last = hours_ago == 2
+            errors = last_errors if last else 0
+            started = now - timedelta(hours=hours_ago)
+            run = CrawlRunRow(
+                source_id=sources[key],
+                started_at=started,
+                finished_at=started + timedelta(minutes=4),
+                status=last_status if last else "finished",
+                pages=3,
+                items_new=2 if last else 5,
+                items_updated=1,
+                items_unchanged=20,
+                errors=errors,
+                errors_by_kind={"http": errors} if errors else {},
+            )
+            session.add(run)
+            session.flush()
+            for n in range(errors):
+                reason = HOSTILE_CRAWL_REASON if n == 0 else "HTTP 503 after 3 retries"
+                session.add(
+                    CrawlErrorRow(
+                        run_id=run.id,
+                        url=f"{SOURCES[key][1]}?page={n + 4}",
+                        kind="http",
+                        reason=reason,
+                        at=started,
+                    )
+                )

@@ -6,12 +6,13 @@ import socket
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard.app import navigation_for
+from dashboard.app_pages import PAGES
 from dashboard.launch import (
     APP_PATH,
     CONFIG_ENV,
@@ -23,17 +24,21 @@ from dashboard.launch import (
     wait_until_healthy,
 )
 from dashboard.render import (
+    brand_label,
     escape_markdown,
     is_web_url,
     markdown_link,
+    plain,
+    reach_label,
+    sentiment_badge,
     stars_label,
     time_left,
+    topic_label,
 )
+from repwatch.auth import SESSION_KEY, SignedInUser
 from repwatch.config import DATABASE_URL_ENV
-from repwatch.records import ActionRow, QueueRow
-from repwatch.store import open_database, queries, session_scope
 from tests.conftest import write_config
-from tests.seed import HOSTILE_TEXT, NEGATIVE_TEXT, SeedInfo, seed_demo_data
+from tests.test_dashboard_pages import make_site
 
 APP_TIMEOUT = 30
 
@@ -46,144 +51,29 @@ def _fresh_caches() -> Iterator[None]:
     st.cache_resource.clear()  # disposes the engines (on_release)
 
 
-def _setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str) -> SeedInfo:
-    config = write_config(tmp_path / "conf")
-    monkeypatch.setenv(CONFIG_ENV, str(config.path))
-    monkeypatch.setenv(DATABASE_URL_ENV, url)
-    engine = open_database(url)
-    try:
-        return seed_demo_data(engine)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def sqlite_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, SeedInfo]:
-    url = f"sqlite:///{tmp_path / 'repwatch.db'}"
-    return url, _setup(tmp_path, monkeypatch, url)
-
-
-@pytest.fixture
-def any_seed(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, SeedInfo]:
-    return db_url, _setup(tmp_path, monkeypatch, db_url)
-
-
-def _app() -> AppTest:
+def _app(user: SignedInUser | None = None) -> AppTest:
     at = AppTest.from_file(str(APP_PATH), default_timeout=APP_TIMEOUT)
+    if user is not None:
+        at.session_state[SESSION_KEY] = user
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
 
-def _shown_items(at: AppTest) -> list[int]:
-    """Item ids in page order, read from the stable keys of their buttons."""
-    keys = [b.key or "" for b in at.button]
-    return [int(key.split("-")[1]) for key in keys if key.startswith("responded-")]
-
-
-def _item(url: str, item_id: int) -> tuple[QueueRow, list[ActionRow]]:
-    engine = open_database(url)
-    try:
-        with session_scope(engine) as s:
-            return queries.triage_item(s, item_id), queries.item_actions(s, item_id)
-    finally:
-        engine.dispose()
-
-
-def test_queue_lists_open_items_by_priority(sqlite_seed):
-    _, seed = sqlite_seed
-    at = _app()
+def test_signed_in_user_lands_on_the_queue(tmp_path, monkeypatch):
+    make_site(tmp_path, monkeypatch, f"sqlite:///{tmp_path / 'repwatch.db'}")
+    at = _app(SignedInUser("dana", None, "agent"))
     assert at.title[0].value == "Triage queue"
-    assert _shown_items(at) == list(seed.item_ids)  # all seeded items are open, by priority
-    texts = [t.value for t in at.text]
-    assert NEGATIVE_TEXT in texts
-    assert HOSTILE_TEXT in texts  # shown verbatim with st.text, which parses nothing
-    assert "6 open" in at.caption[0].value
+    assert len([c for c in at.checkbox if (c.key or "").startswith("pick-")]) == 6  # open items
 
 
-def test_scraped_text_never_reaches_markdown_unescaped(sqlite_seed):
-    at = _app()
-    markdown = "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
-    assert "<script>" not in markdown
-    assert "<b>" not in markdown
-    assert "javascript:" not in markdown  # the hostile URL is escaped, never a link
-    assert escape_markdown("Worst <b>ever</b> :red[fake] $x^2$ _really_") in markdown
-    # A web URL becomes a link, with its parentheses percent-encoded.
-    assert "(https://shop.example/kestrel/reviews/k1?ref=a%28b%29)" in markdown
-
-
-def test_item_shows_rating_sentiment_and_reason(sqlite_seed):
-    at = _app()
-    captions = "\n".join(c.value for c in at.caption)
-    markdown = "\n".join(m.value for m in at.markdown)
-    assert "★☆☆☆☆ 1/5" in markdown
-    assert "Sentiment: negative" in captions
-    assert escape_markdown("model: negative 0.97; rating 1/5") in captions
-    assert "overdue by" in markdown  # the items flagged five days ago
-
-
-def test_mark_responded_persists_and_leaves_the_open_view(any_seed):
-    url, seed = any_seed
-    at = _app()
-    at.text_input(key="actor").input("dana").run()
-    at.button(key=f"responded-{seed.negative_item_id}").click().run()
-    assert not at.exception
-
-    item, actions = _item(url, seed.negative_item_id)
-    assert item.status == "responded"
-    assert item.version == 2
-    assert (actions[-1].action, actions[-1].actor) == ("responded", "dana")
-    assert (actions[-1].from_status, actions[-1].to_status) == ("new", "responded")
-    assert seed.negative_item_id not in _shown_items(at)
-    assert NEGATIVE_TEXT not in [t.value for t in at.text]
-
-    at.selectbox(key="queue-status").select("Responded").run()
-    assert _shown_items(at) == [seed.negative_item_id]
-    assert at.button(key=f"responded-{seed.negative_item_id}").disabled
-
-
-def test_dismiss_persists(sqlite_seed):
-    url, seed = sqlite_seed
-    at = _app()
-    at.button(key=f"dismissed-{seed.hostile_item_id}").click().run()
-    item, actions = _item(url, seed.hostile_item_id)
-    assert item.status == "dismissed"
-    assert (actions[-1].actor, actions[-1].to_status) == ("agent", "dismissed")
-    assert seed.hostile_item_id not in _shown_items(at)
-    at.selectbox(key="queue-status").select("Dismissed").run()
-    assert _shown_items(at) == [seed.hostile_item_id]
-
-
-def test_conflicting_change_warns_and_does_not_overwrite(sqlite_seed):
-    url, seed = sqlite_seed
-    at = _app()
-    engine = open_database(url)  # somebody else, behind the app's back
-    with session_scope(engine) as s:
-        queries.change_status(
-            s, seed.negative_item_id, expected_version=1, to_status="dismissed", actor="bob"
-        )
-    engine.dispose()
-
-    at.button(key=f"responded-{seed.negative_item_id}").click().run()
-    assert not at.exception
-    assert len(at.warning) == 1
-    assert "was changed by bob" in at.warning[0].value
-    item, actions = _item(url, seed.negative_item_id)
-    assert item.status == "dismissed"  # bob's change stands
-    assert [a.actor for a in actions] == ["repwatch", "bob"]
-    assert seed.negative_item_id not in _shown_items(at)  # reloaded: it is dismissed now
-
-
-def test_brand_filter(sqlite_seed):
-    url, _ = sqlite_seed
-    at = _app()
-    at.selectbox(key="queue-brand").select("nimbus").run()
-    engine = open_database(url)
-    with session_scope(engine) as s:
-        nimbus = [r.item_id for r in queries.triage_queue(s, brand="nimbus")]
-    engine.dispose()
-    assert nimbus
-    assert _shown_items(at) == nimbus
+def test_navigation_lists_every_page_for_every_role():
+    titles = ["Triage queue", "Item detail", "Overview", "Topics", "Sources"]
+    for role in ("viewer", "agent", "admin"):
+        entries = navigation_for(SignedInUser("x", None, role))[""]
+        assert [e.title for e in entries] == titles
+    assert [p.url_path for p in PAGES] == ["queue", "item", "overview", "topics", "sources"]
+    assert [p.key for p in PAGES if p.default] == ["queue"]
 
 
 def test_missing_config_shows_what_to_do(tmp_path, monkeypatch):
@@ -246,6 +136,26 @@ def test_only_web_urls_become_links(url, linked):
 def test_escape_markdown_escapes_every_ascii_punctuation():
     assert escape_markdown("**bold** [x](y)\n<b>") == r"\*\*bold\*\* \[x\]\(y\) \<b\>"
     assert escape_markdown("a\n\nb", single_line=False) == "a\n\nb"
+
+
+def test_labels_for_topics_reach_brands_and_sentiment():
+    assert topic_label("order_tracking") == "Order tracking"
+    assert topic_label("after-sales") == "After sales"
+    assert [reach_label(n) for n in (None, 950, 3400, 120_000, 2_500_000)] == [
+        "unknown reach", "950 reach", "3.4k reach", "120k reach", "2.5M reach"
+    ]  # fmt: skip
+    names = {"acme": "Acme"}
+    assert brand_label("acme", names) == "Acme"
+    assert brand_label("rival", names, ("rival",)) == "rival (competitor)"
+    assert sentiment_badge("negative") == ":red-badge[negative]"
+    assert sentiment_badge(None) == ":gray-badge[not analysed]"
+    assert sentiment_badge("x]<b>") == ":gray-badge[x\\]\\<b\\>]"
+
+
+def test_plain_text_for_tables():
+    assert plain(" two\n lines ") == "two lines"
+    assert plain(None) == ""
+    assert plain("abcdefghij", 5) == "abcd…"
 
 
 def test_dashboard_command_and_environment(tmp_path):

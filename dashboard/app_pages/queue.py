@@ -1,193 +1,292 @@
-"""The triage queue: flagged mentions, most urgent first, each with buttons to close it.
+"""The triage queue: flagged mentions, most urgent first, with filters and bulk actions.
 
-Everything a review author wrote is shown with ``st.text`` or escaped Markdown; see
-``dashboard.render``.
+The filters are one form (Enter applies them) and are kept in the session with the
+ticked items, so neither a refresh nor a visit to another page loses them. The list
+refreshes itself every minute (or with Reload) as a fragment.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import streamlit as st
 
 from dashboard import data
-from dashboard.render import (
-    ago,
-    escape_markdown,
-    is_web_url,
-    markdown_link,
-    stars_label,
-    time_left,
-)
-from repwatch.config import Deadlines
-from repwatch.errors import ConflictError, NotFoundError, RepwatchError
-from repwatch.records import STATUSES, QueueRow, Status
+from dashboard.app_pages import _act, _item
+from dashboard.app_pages._common import page_start, show_flash
+from dashboard.render import escape_markdown, topic_label
+from repwatch.auth import SignedInUser
+from repwatch.records import STATUSES, Status
+from repwatch.store.views import QueueFilter
 
 STATUS_VIEWS: dict[str, tuple[Status, ...]] = {
-    "Open (new + assigned)": ("new", "assigned"),
+    "Open": ("new", "assigned"),
+    "New": ("new",),
+    "Assigned": ("assigned",),
     "Responded": ("responded",),
     "Dismissed": ("dismissed",),
     "All": STATUSES,
 }
-QUEUE_LIMIT = 100
-ALL_BRANDS = ""  # the brand filter's "All brands" option (None would make it clearable)
-DEFAULT_ACTOR = "agent"
-ACTOR_KEY = "actor"
-FLASH_KEY = "queue-flash"
-STATUS_BADGES: dict[str, str] = {
-    "new": "blue",
-    "assigned": "violet",
-    "responded": "green",
-    "dismissed": "gray",
+SCOPES = ("All brands", "Own brands", "Competitors")
+ANYONE, ME, NOBODY = "Anyone", "Me", "Nobody (unassigned)"
+PAGE_SIZES = (25, 50, 100)
+FILTER_KEY = "queue-filter"  # the applied filter's widget values, kept across pages
+OFFSET_KEY = "queue-offset"
+REFRESH_SECONDS = 60
+KEYBOARD_HELP = (
+    "Keyboard: Tab moves through filters, items and buttons; Space ticks an item; "
+    "Enter applies the filters or sends the open form; Esc closes a form."
+)
+DEFAULTS: dict[str, Any] = {
+    "search": "",
+    "status": "Open",
+    "scope": SCOPES[0],
+    "brands": [],
+    "sources": [],
+    "languages": [],
+    "topic": None,
+    "assignee": ANYONE,
+    "escalated": False,
+    "dates": (),
+    "page_size": PAGE_SIZES[0],
 }
 
 
 def render() -> None:
-    """The page: filters, a counts line and one bordered box per item."""
-    context = data.load_context()
-    _sidebar(context)
-    st.title("Triage queue")
-    _show_flash()
-
-    totals = data.counts(context.database_url)
-    st.caption(
-        f"**{totals.open_items} open** · {totals.flagged} flagged in total · "
-        f"{totals.mentions} mentions, {totals.analysed} analysed"
-    )
-    brands = context.config.settings.brands
-    status_col, brand_col = st.columns(2)
-    view = status_col.selectbox("Status", list(STATUS_VIEWS), key="queue-status")
-    brand = brand_col.selectbox(
-        "Brand",
-        [ALL_BRANDS, *sorted(brands)],
-        format_func=lambda key: "All brands" if key == ALL_BRANDS else brands[key].name,
-        key="queue-brand",
-    )
-    rows = data.queue_rows(context.database_url, STATUS_VIEWS[view], brand or None, QUEUE_LIMIT)
-    if not rows:
-        st.info("Nothing here: no flagged mentions match these filters.")
-        return
-    if len(rows) == QUEUE_LIMIT:
-        st.caption(f"Showing the {QUEUE_LIMIT} most urgent items.")
-    now = datetime.now(UTC)
-    deadlines = context.config.settings.deadlines
-    names = {key: brand.name for key, brand in brands.items()}
-    for row in rows:
-        _item(row, context.database_url, deadlines, names, now)
-
-
-def _sidebar(context: data.DashboardContext) -> None:
+    """The page: filters, totals, the bulk form and one card per item."""
+    context, user = page_start("Triage queue", KEYBOARD_HELP)
+    options = data.filter_options(context.database_url)
     with st.sidebar:
-        st.text_input(
-            "Your name",
-            value=DEFAULT_ACTOR,
-            key=ACTOR_KEY,
-            help="Written to the log of every item you change. Sign-in comes later.",
-        )
         st.button("Reload", key="reload", icon=":material/refresh:", on_click=data.clear_reads)
+        st.toggle("Refresh every minute", value=True, key="queue-auto-refresh")
         st.caption(f"Database: {escape_markdown(context.database_label)}")
+    _filters(context, options)
+    auto = bool(st.session_state.get("queue-auto-refresh", True))
+    fragment = st.fragment(run_every=REFRESH_SECONDS if auto else None)(_queue)
+    fragment(context, user, options)
 
 
-def _actor() -> str:
-    name = str(st.session_state.get(ACTOR_KEY, "")).strip()
-    return name or DEFAULT_ACTOR
+def _applied() -> dict[str, Any]:
+    return {**DEFAULTS, **st.session_state.get(FILTER_KEY, {})}
 
 
-def _show_flash() -> None:
-    flash = st.session_state.pop(FLASH_KEY, None)
-    if flash is None:
-        return
-    kind, message = flash
-    body = escape_markdown(message)
-    if kind == "success":
-        st.toast(body, icon=":material/check_circle:")
-    elif kind == "warning":
-        st.warning(body, icon=":material/sync_problem:")
-    else:
-        st.error(body)
-
-
-def _item(
-    row: QueueRow, database_url: str, deadlines: Deadlines, names: dict[str, str], now: datetime
-) -> None:
-    with st.container(border=True, key=f"item-{row.item_id}"):
-        st.markdown(_headline(row, deadlines, names, now))
-        title = f" **{escape_markdown(row.title)}**" if row.title else ""
-        rating = stars_label(row.rating)
-        colour = "gray" if row.rating is None else "orange"
-        st.markdown(f":{colour}[{rating}]{title}")
-        st.text(row.text)
-        st.caption(_details(row, now))
-        with st.container(horizontal=True):
-            for label, to_status, icon in (
-                ("Mark responded", "responded", ":material/check:"),
-                ("Dismiss", "dismissed", ":material/close:"),
-            ):
-                st.button(
-                    label,
-                    key=f"{to_status}-{row.item_id}",
-                    icon=icon,
-                    disabled=row.status == to_status,
-                    on_click=_change,
-                    args=(database_url, row.item_id, row.version, to_status),
-                )
-
-
-def _headline(row: QueueRow, deadlines: Deadlines, names: dict[str, str], now: datetime) -> str:
-    """Priority, deadline, status, brand, source and link: our values, escaped theirs."""
-    colour = (
-        "red"
-        if row.priority >= deadlines.urgent_priority
-        else "orange"
-        if row.priority >= deadlines.high_priority
-        else "blue"
-    )
-    parts = [f":{colour}-badge[Priority {row.priority:.0f}]"]
-    if row.status in ("new", "assigned"):
-        due, overdue = time_left(row.deadline_at, now)
-        parts.append(f":red-badge[:material/alarm: {due}]" if overdue else f":gray-badge[{due}]")
-    if row.status != "new":
-        status: str = row.status
-        if row.assignee:
-            status += f" · {escape_markdown(row.assignee)}"
-        parts.append(f":{STATUS_BADGES.get(row.status, 'gray')}-badge[{status}]")
-    brand = escape_markdown(names.get(row.brand, row.brand))
-    where = [f"**{brand}**", escape_markdown(row.source)]
-    if is_web_url(row.url):
-        where.append(markdown_link("open original ↗", row.url))
-    else:
-        where.append(f"not a web link: {escape_markdown(row.url)}")
-    return " ".join(parts) + " " + " · ".join(where)
-
-
-def _details(row: QueueRow, now: datetime) -> str:
-    """Language, sentiment, why it was flagged, author and age, all escaped."""
-    parts = [f"Language: {escape_markdown(row.language or 'unknown')}"]
-    if row.sentiment is not None and row.sentiment_score is not None:
-        score = f"score {row.sentiment_score:+.2f}"
-        if row.confidence is not None:
-            score += f", confidence {row.confidence:.0%}"
-        parts.append(f"Sentiment: {row.sentiment} ({escape_markdown(score)})")
-    else:
-        parts.append("Sentiment: not analysed yet")
-    parts.append(f"Flagged for: {escape_markdown(row.reason)}")
-    byline = escape_markdown(row.author) if row.author else "unknown author"
-    if row.published_at is not None:
-        byline += f", {ago(row.published_at, now)}"
-    parts.append(f"By {byline}")
-    return " · ".join(parts)
-
-
-def _change(database_url: str, item_id: int, version: int, to_status: Status) -> None:
-    """Button callback: change the item as of the version the user saw."""
-    actor = _actor()
-    try:
-        data.change_status(
-            database_url, item_id, expected_version=version, to_status=to_status, actor=actor
+def _filters(context: data.DashboardContext, options: Any) -> None:
+    """The filter form; its values are applied (and kept) when it is submitted."""
+    f = _applied()
+    brands = context.brand_names
+    with st.form("queue-filters", enter_to_submit=True):
+        a, b, c, d = st.columns([2.2, 1.4, 1.4, 2])
+        a.text_input(
+            "Search", f["search"], key="qf-search", placeholder="Words in title, text or author"
         )
-    except (ConflictError, NotFoundError) as exc:
-        st.session_state[FLASH_KEY] = ("warning", str(exc))
-    except RepwatchError as exc:
-        st.session_state[FLASH_KEY] = ("error", str(exc))
+        b.selectbox(
+            "Status",
+            list(STATUS_VIEWS),
+            list(STATUS_VIEWS).index(f["status"]),
+            key="qf-status",
+            help="Open: new and assigned items.",
+        )
+        c.selectbox("Own or competitor", SCOPES, SCOPES.index(f["scope"]), key="qf-scope")
+        d.multiselect(
+            "Brand",
+            sorted(brands),
+            f["brands"],
+            key="qf-brands",
+            format_func=lambda k: brands.get(k, k),
+            placeholder="All brands",
+        )
+        e, g, h, i, j = st.columns([1.6, 1.2, 1.5, 1.5, 1.8])
+        e.multiselect(
+            "Source",
+            options.sources,
+            [s for s in f["sources"] if s in options.sources],
+            key="qf-sources",
+            placeholder="All sources",
+        )
+        g.multiselect(
+            "Language",
+            options.languages,
+            [x for x in f["languages"] if x in options.languages],
+            key="qf-languages",
+            placeholder="Any",
+        )
+        topics = options.topics
+        h.selectbox(
+            "Topic",
+            topics,
+            topics.index(f["topic"]) if f["topic"] in topics else None,
+            key="qf-topic",
+            format_func=topic_label,
+            placeholder="Any topic",
+        )
+        people = [ANYONE, ME, NOBODY, *options.assignees]
+        i.selectbox(
+            "Assignee",
+            people,
+            people.index(f["assignee"]) if f["assignee"] in people else 0,
+            key="qf-assignee",
+        )
+        j.date_input("Published between", f["dates"], key="qf-dates", format="YYYY-MM-DD")
+        k, m, n = st.columns([1.2, 1.2, 5], vertical_alignment="bottom")
+        k.selectbox("Per page", PAGE_SIZES, PAGE_SIZES.index(f["page_size"]), key="qf-page_size")
+        m.checkbox("Escalated only", f["escalated"], key="qf-escalated")
+        with n, st.container(horizontal=True):
+            st.form_submit_button(
+                "Apply filters",
+                type="primary",
+                icon=":material/filter_alt:",
+                on_click=_apply,
+                key="qf-apply",
+            )
+            st.form_submit_button("Reset", on_click=_reset, key="qf-reset")
+
+
+def _apply() -> None:
+    st.session_state[FILTER_KEY] = {
+        name: st.session_state.get(f"qf-{name}", default) for name, default in DEFAULTS.items()
+    }
+    st.session_state[OFFSET_KEY] = 0
+
+
+def _reset() -> None:
+    st.session_state[FILTER_KEY] = dict(DEFAULTS)
+    st.session_state[OFFSET_KEY] = 0
+    for name in DEFAULTS:
+        st.session_state.pop(f"qf-{name}", None)
+
+
+def queue_filter(
+    values: dict[str, Any],
+    user: SignedInUser,
+    competitors: tuple[str, ...],
+    brand_keys: tuple[str, ...],
+) -> QueueFilter:
+    """The store's ``QueueFilter`` for the form's values."""
+    brands = tuple(values["brands"]) or brand_keys
+    if values["scope"] == "Own brands":
+        brands = tuple(b for b in brands if b not in competitors)
+    elif values["scope"] == "Competitors":
+        brands = tuple(b for b in brands if b in competitors)
+    if set(brands) == set(brand_keys) and not values["brands"]:
+        brands = ()  # every brand: no condition
+    elif not brands:
+        brands = ("",)  # the choices exclude each other: nothing matches
+    dates = tuple(values["dates"] or ())
+    start = _midnight(dates[0]) if dates else None
+    end = _midnight(dates[-1]) + timedelta(days=1) if dates else None
+    who = values["assignee"]
+    return QueueFilter(
+        statuses=STATUS_VIEWS[values["status"]],
+        brands=brands,
+        sources=tuple(values["sources"]),
+        languages=tuple(values["languages"]),
+        topic=values["topic"],
+        assignee=user.username if who == ME else None if who in (ANYONE, NOBODY) else who,
+        unassigned=who == NOBODY,
+        escalated=bool(values["escalated"]),
+        published_from=start,
+        published_to=end,
+        search=str(values["search"]).strip(),
+    )
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _queue(context: data.DashboardContext, user: SignedInUser, options: Any) -> None:
+    """Totals, the bulk form and the cards: the part that refreshes.
+
+    Actions in here rerun only this fragment, so it shows their messages itself.
+    """
+    show_flash()
+    values = _applied()
+    brand_keys = tuple(sorted(context.brand_names))
+    qf = queue_filter(values, user, context.competitors, brand_keys)
+    now = datetime.now(UTC)
+    totals = data.queue_totals(context.database_url, data.minute_now())
+    st.markdown(
+        f"**{totals.open_items} open** · :red[{totals.overdue} overdue] · "
+        f"{totals.escalated} escalated · {totals.unassigned} unassigned"
+    )
+    offset = int(st.session_state.get(OFFSET_KEY, 0))
+    size = int(values["page_size"])
+    page = data.queue_page(context.database_url, qf, size, offset)
+    if user.can_act:
+        _bulk_form(context.database_url, user, options.assignees, page)
     else:
-        st.session_state[FLASH_KEY] = ("success", f"Item {item_id} marked {to_status}.")
+        st.caption("You are a viewer: you can look at the queue, not act on it.")
+    if not page.items:
+        st.info("Nothing here: no flagged mentions match these filters.")
+    for item in page.items:
+        _item.card(item, context, user, now, options.assignees, options.topics)
+    _pager(offset, size, page.has_more, len(page.items))
+
+
+def _bulk_form(
+    database_url: str, user: SignedInUser, assignees: tuple[str, ...], page: Any
+) -> None:
+    picked = _act.selection()
+    with st.container(horizontal=True, vertical_alignment="center", key="selection-bar"):
+        st.markdown(f"**{len(picked)} selected**")
+        st.button(
+            "Select all on this page",
+            key="select-all",
+            on_click=_act.select_all,
+            args=([(i.item_id, i.version) for i in page.items],),
+        )
+        st.button(
+            "Clear selection", key="select-none", on_click=_act.clear_selection, disabled=not picked
+        )
+    if not picked:
+        return
+    with st.form("bulk-form", enter_to_submit=True, border=True):
+        a, b, c = st.columns([1.4, 1.4, 3])
+        a.selectbox("Action", list(_act.BULK_LABELS), key="bulk-action")
+        b.selectbox(
+            "Assign to",
+            assignees or (user.username,),
+            key="bulk-assignee",
+            accept_new_options=True,
+            help="For “Assign to…”",
+        )
+        c.text_input(
+            "Reply, reason or note",
+            key="bulk-text",
+            help="Needed to mark responded, dismiss or add a note.",
+        )
+        st.form_submit_button(
+            f"Apply to {len(picked)} selected",
+            type="primary",
+            key="bulk-apply",
+            on_click=_act.act_on_selection,
+            args=(database_url,),
+        )
+
+
+def _pager(offset: int, size: int, has_more: bool, shown: int) -> None:
+    if offset == 0 and not has_more:
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button(
+            "Previous",
+            key="page-prev",
+            icon=":material/chevron_left:",
+            disabled=offset == 0,
+            on_click=_move,
+            args=(max(0, offset - size),),
+        )
+        st.caption(f"Items {offset + 1} to {offset + shown}")
+        st.button(
+            "Next",
+            key="page-next",
+            icon=":material/chevron_right:",
+            disabled=not has_more,
+            on_click=_move,
+            args=(offset + size,),
+        )
+
+
+def _move(offset: int) -> None:
+    st.session_state[OFFSET_KEY] = offset

@@ -149,6 +149,8 @@ def models_pull(model_id: str, config_path: Path, revision: str | None) -> None:
 # Registered last: these modules use the helpers above.
 from repwatch.cli.demo import demo  # noqa: E402
 from repwatch.cli.doctor import doctor  # noqa: E402
+from repwatch.cli.users import users  # noqa: E402
 
 main.add_command(demo)
 main.add_command(doctor)
+main.add_command(users)

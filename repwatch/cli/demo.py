@@ -95,6 +95,8 @@ def demo(directory: Path, no_dashboard: bool, serve_only: bool, site_port: int, 
             f"Demo: {crawl.pages} pages crawled, {counts.mentions} mentions stored, "
             f"{counts.analysed} scored, {counts.flagged} flagged ({counts.open_items} open)."
         )
+        username, password = steps.demo_user(config)
+        click.echo(f"Sign in to the dashboard as {username!r} with password {password!r}.")
         if no_dashboard:
             return
         from dashboard.launch import run_dashboard

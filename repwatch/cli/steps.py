@@ -87,3 +87,14 @@ def score_or_explain(config: Config) -> bool:
         click.echo("Flagging by star ratings only.", err=True)
         return False
     return True
+
+
+def demo_user(config: Config) -> tuple[str, str]:
+    """The demo's admin account, with a fresh password: (username, password)."""
+    from repwatch.auth import ensure_demo_user
+
+    engine = open_database(config.database_url)
+    try:
+        return ensure_demo_user(engine)
+    finally:
+        engine.dispose()

@@ -10,13 +10,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from repwatch.errors import ConflictError, NotFoundError
+from repwatch.errors import NotFoundError
 from repwatch.records import (
-    STATUSES,
     ActionRow,
     Analysis,
     Counts,
@@ -28,6 +27,7 @@ from repwatch.records import (
     TriageDecision,
     UpsertResult,
 )
+from repwatch.store import actions
 from repwatch.store.schema import (
     AnalysisRow,
     MentionRevisionRow,
@@ -37,6 +37,8 @@ from repwatch.store.schema import (
     TriageItemRow,
     utcnow,
 )
+from repwatch.store.views.queue import filtered_queue, queue_item
+from repwatch.store.views.records import QueueFilter
 
 SYSTEM_ACTOR = "repwatch"
 
@@ -357,40 +359,6 @@ def add_triage_items(session: Session, decisions: Iterable[TriageDecision]) -> i
     return added
 
 
-def _queue_select() -> Select[*tuple[Any, ...]]:  # 20 columns, rows become QueueRow
-    latest = _latest_analysis_ids()
-    analysis = (
-        select(AnalysisRow).where(AnalysisRow.id.in_(select(latest.c.id))).subquery("analysis")
-    )
-    return (
-        select(
-            TriageItemRow.id,
-            TriageItemRow.version,
-            TriageItemRow.status,
-            TriageItemRow.priority,
-            TriageItemRow.deadline_at,
-            TriageItemRow.assignee,
-            TriageItemRow.reason,
-            MentionRow.id,
-            MentionRow.brand,
-            SourceRow.key,
-            MentionRow.url,
-            MentionRow.title,
-            MentionRow.text,
-            MentionRow.author,
-            MentionRow.rating,
-            MentionRow.language,
-            MentionRow.published_at,
-            analysis.c.label,
-            analysis.c.score,
-            analysis.c.confidence,
-        )
-        .join(MentionRow, MentionRow.id == TriageItemRow.mention_id)
-        .join(SourceRow, SourceRow.id == MentionRow.source_id)
-        .outerjoin(analysis, analysis.c.mention_id == MentionRow.id)
-    )
-
-
 def triage_queue(
     session: Session,
     *,
@@ -398,22 +366,18 @@ def triage_queue(
     brand: str | None = None,
     limit: int = 50,
 ) -> list[QueueRow]:
-    """Flagged items in these statuses, most urgent first (priority, then deadline)."""
-    stmt = _queue_select().where(TriageItemRow.status.in_(list(statuses)))
-    if brand is not None:
-        stmt = stmt.where(MentionRow.brand == brand)
-    stmt = stmt.order_by(
-        TriageItemRow.priority.desc(), TriageItemRow.deadline_at, TriageItemRow.id
-    ).limit(limit)
-    return [QueueRow(*row) for row in session.execute(stmt)]
+    """Flagged items in these statuses, most urgent first (priority, then deadline).
+
+    The page of items is chosen first and only its rows are joined (see
+    ``repwatch.store.views.queue``), so it stays fast on millions of mentions.
+    """
+    f = QueueFilter(statuses=tuple(statuses), brands=(brand,) if brand is not None else ())
+    return [item.to_queue_row() for item in filtered_queue(session, f, limit=limit).items]
 
 
 def triage_item(session: Session, item_id: int) -> QueueRow:
-    """One triage item as the queue shows it."""
-    row = session.execute(_queue_select().where(TriageItemRow.id == item_id)).first()
-    if row is None:
-        raise NotFoundError(f"No triage item {item_id}")
-    return QueueRow(*row)
+    """One triage item as the queue shows it; ``NotFoundError`` when there is none."""
+    return queue_item(session, item_id).to_queue_row()
 
 
 def change_status(
@@ -428,41 +392,19 @@ def change_status(
 ) -> QueueRow:
     """Move an item to ``to_status`` if nobody changed it since ``expected_version`` was read.
 
-    Raises ``ConflictError`` naming who changed it, so the caller can show the fresh state.
+    Raises ``ConflictError`` (an ``actions.ItemConflict`` with the fresh state) naming
+    who changed it. Moving to ``responded`` records the time of the first response.
     """
-    if to_status not in STATUSES:
-        raise ValueError(f"unknown status {to_status!r}; expected one of {', '.join(STATUSES)}")
-    current = session.get(TriageItemRow, item_id)
-    if current is None:
-        raise NotFoundError(f"No triage item {item_id}")
-    from_status = current.status
-    values: dict[str, Any] = {"status": to_status, "version": TriageItemRow.version + 1}
-    if assignee is not None:
-        values["assignee"] = assignee
-    result = session.execute(
-        update(TriageItemRow)
-        .where(TriageItemRow.id == item_id, TriageItemRow.version == expected_version)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    item = actions.set_status(
+        session,
+        item_id,
+        expected_version=expected_version,
+        to_status=to_status,
+        actor=actor,
+        detail=detail,
+        assignee=assignee,
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        last = item_actions(session, item_id)[-1:]
-        who = f"{last[0].actor} at {last[0].at:%H:%M:%S}" if last else "someone else"
-        raise ConflictError(f"Item {item_id} was changed by {who}; reload it and try again.")
-    session.add(
-        TriageActionRow(
-            item_id=item_id,
-            action=to_status,
-            actor=actor,
-            at=utcnow(),
-            from_status=from_status,
-            to_status=to_status,
-            detail=detail,
-        )
-    )
-    session.flush()
-    session.expire_all()
-    return triage_item(session, item_id)
+    return item.to_queue_row()
 
 
 def item_actions(session: Session, item_id: int) -> list[ActionRow]:
