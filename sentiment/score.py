@@ -1,8 +1,11 @@
 """Score every stored mention that the loaded model has not scored yet.
 
-Each batch is read, predicted and written in its own short transactions, so an interrupted
-run keeps what it finished, a re-run picks up where it stopped, and nothing is scored twice
-by the same model revision. The database is not held open while the model runs.
+Batch by batch, so an interrupted run keeps what it finished, a re-run picks up where it
+stopped, and nothing is scored twice by the same model revision. Several workers (on one
+or more machines) can score one PostgreSQL database at once: each batch is claimed with
+row locks (``repwatch.store.scoring.claim_unscored``) held while it is scored and saved,
+and the other workers skip it. On SQLite (one writer, one worker) a batch is read, scored
+outside any transaction, then written, so crawls writing meanwhile never wait for the model.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy import Engine
 
 from repwatch.records import Analysis, MentionText
 from repwatch.store import queries, session_scope
+from repwatch.store.scoring import claim_unscored, claims_rows
 
 if TYPE_CHECKING:
     from sentiment.load import Scorer
@@ -59,32 +63,23 @@ def score_unscored(
     name, revision = scorer.model_name, scorer.revision
     with session_scope(engine) as session:
         total = queries.count_unscored(session, name, revision)
+        locking = claims_rows(session)
     if limit is not None:
         total = min(total, limit)
     start = time.perf_counter()
     done = after_id = 0
     while done < total:
+        want = min(batch_size, total - done)
         with session_scope(engine) as session:
-            batch = queries.unscored_mentions(
-                session, name, revision, limit=min(batch_size, total - done), after_id=after_id
-            )
-        if not batch:  # another process scored the rest
+            batch = claim_unscored(session, name, revision, want, after_id=after_id)
+            if locking and batch:  # save while the claim holds, in the same transaction
+                queries.save_analyses(session, _analyse(scorer, batch))
+        if not batch:  # other workers scored the rest
             break
-        predictions = scorer.predict([text_to_score(m) for m in batch])
-        analyses = [
-            Analysis(
-                mention_id=m.id,
-                model_name=name,
-                model_revision=revision,
-                label=p.label,
-                score=p.score,
-                confidence=p.confidence,
-                probabilities=p.probabilities,
-            )
-            for m, p in zip(batch, predictions, strict=True)
-        ]
-        with session_scope(engine) as session:
-            queries.save_analyses(session, analyses)
+        if not locking:
+            analyses = _analyse(scorer, batch)
+            with session_scope(engine) as session:
+                queries.save_analyses(session, analyses)
         done += len(batch)
         after_id = batch[-1].id
         if progress is not None:
@@ -92,3 +87,19 @@ def score_unscored(
     seconds = time.perf_counter() - start
     log.info("scored %d mentions in %.1fs", done, seconds)
     return ScoreSummary(scored=done, seconds=seconds, per_second=done / seconds if seconds else 0.0)
+
+
+def _analyse(scorer: Scorer, batch: list[MentionText]) -> list[Analysis]:
+    predictions = scorer.predict([text_to_score(m) for m in batch])
+    return [
+        Analysis(
+            mention_id=m.id,
+            model_name=scorer.model_name,
+            model_revision=scorer.revision,
+            label=p.label,
+            score=p.score,
+            confidence=p.confidence,
+            probabilities=p.probabilities,
+        )
+        for m, p in zip(batch, predictions, strict=True)
+    ]
