@@ -95,6 +95,8 @@ class MentionRow(Base):
     text: Mapped[str] = mapped_column(Text)
     rating: Mapped[float | None] = mapped_column(Float)
     language: Mapped[str | None] = mapped_column(String(16))
+    # 1.0 when the source stated the language; the detector's confidence otherwise.
+    language_confidence: Mapped[float | None] = mapped_column(Float)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
