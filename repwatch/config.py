@@ -119,6 +119,8 @@ class ModelSettings(_Section):
     revision: str | None = None
     dir: str = "models"
     batch_size: int = Field(default=32, ge=1, le=1024)
+    # Languages to detect (ISO 639-1); anything else is stored as "unknown".
+    languages: list[str] = ["en", "fr", "sv", "ru", "de", "es"]
 
 
 class Flagging(_Section):

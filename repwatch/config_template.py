@@ -122,6 +122,7 @@ def render_config(
         '# revision = "main"  # pin a model revision (branch, tag or commit)',
         'dir = "models"  # where `repwatch models pull` stores models (relative to this file)',
         "batch_size = 32  # mentions scored at once",
+        'languages = ["en", "fr", "sv", "ru", "de", "es"]  # languages to detect (ISO 639-1)',
         "",
         "# When a mention becomes a triage item.",
         "[flagging]",

@@ -248,3 +248,22 @@ def test_an_edited_mention_is_scored_again_and_other_revisions_are_kept(engine):
             text("SELECT model_revision, label FROM analyses ORDER BY model_revision")
         ).all()
     assert [tuple(row) for row in labels] == [("r0", "positive"), ("r1", "negative")]
+
+
+def test_an_edit_reopens_language_detection(engine):
+    from repwatch.store.languages import count_needing_language, set_languages
+
+    _store(engine, [_mention(1, language=None)])
+    with session_scope(engine) as s:
+        (mention,) = queries.unscored_mentions(s, "m", "r", limit=1)
+        set_languages(s, [(mention.id, "en", 0.93)])
+        assert count_needing_language(s) == 0
+    _store(engine, [_mention(1, language="de", text="Jetzt auf Deutsch bearbeitet")])
+    with session_scope(engine) as s:
+        assert count_needing_language(s) == 1
+        set_languages(s, [(mention.id, "en", 0.5)])  # the source's language wins
+        row = s.execute(
+            text("SELECT language, language_confidence FROM mentions WHERE id = :i"),
+            {"i": mention.id},
+        ).one()
+    assert tuple(row) == ("de", 1.0)

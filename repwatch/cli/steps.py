@@ -29,11 +29,36 @@ def run_crawl(config: Config, sources: list[str] | None = None) -> Any:
     return summary
 
 
+def run_languages(config: Config) -> int:
+    """Detect the language of mentions that have none yet; returns how many got one."""
+    from sentiment.language import DEFAULT_LANGUAGES, LanguageDetector
+    from sentiment.languages_step import detect_languages
+
+    detector = LanguageDetector(tuple(config.settings.model.languages) or DEFAULT_LANGUAGES)
+    engine = open_database(config.database_url)
+    try:
+        with click.progressbar(
+            length=1, label="languages", hidden=not sys.stderr.isatty(), file=sys.stderr
+        ) as bar:
+
+            def progress(done: int, total: int, seconds: float) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            return detect_languages(engine, detector, progress=progress)
+    finally:
+        engine.dispose()
+
+
 def run_score(config: Config, *, model: str | None = None, limit: int | None = None) -> Any:
-    """Score unscored mentions with a progress bar on a terminal."""
+    """Detect languages, then score unscored mentions, with progress bars on a terminal.
+
+    Languages come first and need no model, so they are stored even when the model is missing.
+    """
     from sentiment.load import load_scorer
     from sentiment.score import score_unscored
 
+    run_languages(config)
     settings = config.settings.model
     scorer = load_scorer(
         model or settings.name,

@@ -141,6 +141,8 @@ def upsert_mentions(session: Session, records: Sequence[MentionRecord]) -> Upser
                 "text": record.text,
                 "rating": record.rating,
                 "language": record.language,
+                # An edit re-opens language detection: a stated language then gets 1.0 again.
+                "language_confidence": None,
                 "published_at": record.published_at,
                 "fetched_at": now,
                 "updated_at": now,
@@ -170,6 +172,7 @@ def upsert_mentions(session: Session, records: Sequence[MentionRecord]) -> Upser
             "text",
             "rating",
             "language",
+            "language_confidence",
             "published_at",
             "updated_at",
             "content_hash",
