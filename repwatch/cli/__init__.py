@@ -149,6 +149,7 @@ def models_pull(model_id: str, config_path: Path, revision: str | None) -> None:
 # Registered last: these modules use the helpers above.
 from repwatch.cli.alerts import alert  # noqa: E402
 from repwatch.cli.demo import demo  # noqa: E402
+from repwatch.cli.digest import digest  # noqa: E402
 from repwatch.cli.doctor import doctor  # noqa: E402
 from repwatch.cli.users import users  # noqa: E402
 
@@ -156,3 +157,4 @@ main.add_command(demo)
 main.add_command(doctor)
 main.add_command(users)
 main.add_command(alert)
+main.add_command(digest)

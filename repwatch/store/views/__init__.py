@@ -8,6 +8,15 @@ change; ``sources``: crawl health from the crawl-run records. Writes live in
 """
 
 from repwatch.store.views.detail import author_mentions, item_detail, near_duplicates
+from repwatch.store.views.digest import FlaggedItems as FlaggedItems
+from repwatch.store.views.digest import NegativeSource as NegativeSource
+from repwatch.store.views.digest import OverdueItems as OverdueItems
+from repwatch.store.views.digest import ResponseTime as ResponseTime
+from repwatch.store.views.digest import flagged_items as flagged_items
+from repwatch.store.views.digest import new_negative_sources as new_negative_sources
+from repwatch.store.views.digest import overdue_items as overdue_items
+from repwatch.store.views.digest import response_times as response_times
+from repwatch.store.views.digest import topic_examples as topic_examples
 from repwatch.store.views.overview import VoiceShare, overview, share_of_voice
 from repwatch.store.views.queue import (
     FilterOptions,
