@@ -193,6 +193,13 @@ def source_health(
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def paused_sources(database_url: str) -> dict[str, queries.SourcePause]:
+    """``queries.paused_sources``, cached."""
+    with _session(database_url) as s:
+        return queries.paused_sources(s)
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
 def counts(database_url: str) -> Counts:
     """``queries.counts``, cached."""
     with _session(database_url) as s:
@@ -210,6 +217,7 @@ def clear_reads() -> None:
         topic_summary,
         topic_items,
         source_health,
+        paused_sources,
         counts,
     ):
         cached.clear()

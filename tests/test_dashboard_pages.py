@@ -435,3 +435,31 @@ def test_sources_page_shows_health_runs_and_escaped_errors(site):
     errors = table(at, "Reason")
     assert HOSTILE_CRAWL_REASON in list(errors["Reason"])  # a table cell, not HTML
     assert len(table(at, "Unchanged")) == 6
+
+
+ADMIN = SignedInUser("ada", "Ada Admin", "admin")
+
+
+def test_admin_pauses_and_resumes_a_source(site):
+    at = page_app("sources", user=ADMIN)
+    at.selectbox(key="pause-source-key").select("kestrel-blog")
+    next(b for b in at.button if b.label == "Pause crawling").click()
+    ran(at)
+    engine = open_database(site.url)
+    with session_scope(engine) as s:
+        paused = queries.paused_sources(s)
+    assert list(paused) == ["kestrel-blog"]
+    assert paused["kestrel-blog"].by == "ada"
+    assert "paused by ada" in table(at, "Health").to_string()
+    at.selectbox(key="pause-source-key").select("kestrel-blog")
+    next(b for b in at.button if b.label == "Resume crawling").click()
+    ran(at)
+    with session_scope(engine) as s:
+        assert queries.paused_sources(s) == {}
+    engine.dispose()
+
+
+def test_only_admins_can_pause_sources(site):
+    for user in (AGENT, VIEWER):
+        at = page_app("sources", user=user)
+        assert not [b for b in at.button if b.label == "Pause crawling"]

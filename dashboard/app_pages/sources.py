@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
-from dashboard.app_pages._common import page_start
+from dashboard import data, session
+from dashboard.app_pages._common import flash, page_start
 from dashboard.render import ago, plain
+from repwatch.store import queries
+from repwatch.store.queries import SourcePause
 from repwatch.store.views import CrawlRunView, SourceHealth
 
 WINDOW_DAYS = 7
@@ -45,6 +47,7 @@ def render() -> None:
     if not keys:
         st.info("No sources yet: add one to repwatch.toml under [sources.NAME].")
         return
+    paused = data.paused_sources(context.database_url)
     rows = []
     for key in keys:
         source = by_key.get(key)
@@ -52,6 +55,8 @@ def render() -> None:
         state = health(source, now)
         if key not in context.config.settings.sources:
             state += " (not in config)"
+        if key in paused:
+            state = f"paused by {paused[key].by} · {state}"
         rows.append(
             {
                 "Source": key,
@@ -71,6 +76,8 @@ def render() -> None:
         f"updated) and All errors add up the last {WINDOW_DAYS} days."
     )
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="source-health")
+    if _user.is_admin:
+        _pause_controls(context, paused)
     st.subheader("Newest runs")
     st.dataframe(_runs(runs), hide_index=True, key="crawl-runs")
     st.subheader("Newest errors")
@@ -90,6 +97,30 @@ def render() -> None:
         hide_index=True,
         key="crawl-errors",
     )
+
+
+def _pause_controls(context: data.DashboardContext, paused: dict[str, SourcePause]) -> None:
+    """Admins pause a source (crawls skip it) or resume it."""
+    configured = context.config.settings.sources
+    with st.form("pause-source", border=True):
+        st.markdown("**Pause or resume a source** (admins): crawls skip a paused source.")
+        key = st.selectbox("Source", sorted(configured), key="pause-source-key")
+        pause, resume = st.columns(2)
+        do_pause = pause.form_submit_button("Pause crawling", icon=":material/pause:")
+        do_resume = resume.form_submit_button("Resume crawling", icon=":material/play_arrow:")
+    if not (do_pause or do_resume) or key is None:
+        return
+    source = configured[key]
+    user = session.require_role("admin")
+    data.act(
+        context.database_url,
+        lambda s: queries.set_source_paused(
+            s, key=key, kind=source.kind, brand=source.brand or "", url=source.base_url,
+            paused=do_pause, actor=user.username,
+        ),
+    )  # fmt: skip
+    flash("success", f"Source {key} {'paused' if do_pause else 'resumed'}.")
+    st.rerun()
 
 
 def _runs(runs: list[CrawlRunView]) -> pd.DataFrame:

@@ -6,7 +6,9 @@ Functions take a ``Session`` inside a transaction (see ``session_scope``) and re
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +43,7 @@ from repwatch.store.views.queue import filtered_queue, queue_item
 from repwatch.store.views.records import QueueFilter
 
 SYSTEM_ACTOR = "repwatch"
+log = logging.getLogger(__name__)
 
 
 def dialect_insert(session: Session, table: Any) -> Any:
@@ -64,6 +67,47 @@ def ensure_source(session: Session, *, key: str, kind: str, brand: str, url: str
     )
     session.execute(stmt)
     return int(session.scalars(select(SourceRow.id).where(SourceRow.key == key)).one())
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePause:
+    """Who paused a source, and since when."""
+
+    source: str
+    by: str
+    since: datetime
+
+
+def set_source_paused(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    brand: str,
+    url: str,
+    paused: bool,
+    actor: str,
+) -> None:
+    """Pause or resume crawling the source ``key`` (created from its config if new)."""
+    ensure_source(session, key=key, kind=kind, brand=brand, url=url)
+    session.execute(
+        update(SourceRow)
+        .where(SourceRow.key == key)
+        .values(paused_by=actor if paused else None, paused_at=utcnow() if paused else None)
+    )
+    log.info("source %s %s by %s", key, "paused" if paused else "resumed", actor)
+
+
+def paused_sources(session: Session) -> dict[str, SourcePause]:
+    """The paused sources by key."""
+    stmt = select(SourceRow.key, SourceRow.paused_by, SourceRow.paused_at).where(
+        SourceRow.paused_at.is_not(None)
+    )
+    return {
+        key: SourcePause(key, by or "?", at)
+        for key, by, at in session.execute(stmt)
+        if at is not None
+    }
 
 
 def upsert_mentions(session: Session, records: Sequence[MentionRecord]) -> UpsertResult:

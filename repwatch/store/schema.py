@@ -71,6 +71,9 @@ class SourceRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Where an API source resumes (newest id or time seen), per source kind.
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # An admin paused crawling this source from the dashboard (who, and since when).
+    paused_by: Mapped[str | None] = mapped_column(String(255))
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MentionRow(Base):
