@@ -39,6 +39,7 @@ from repwatch.store.schema import (
     TriageItemRow,
     utcnow,
 )
+from repwatch.store.views.detail import action_log
 from repwatch.store.views.queue import filtered_queue, queue_item
 from repwatch.store.views.records import QueueFilter
 
@@ -456,20 +457,7 @@ def change_status(
 
 def item_actions(session: Session, item_id: int) -> list[ActionRow]:
     """The action log of one item, oldest first."""
-    stmt = (
-        select(
-            TriageActionRow.item_id,
-            TriageActionRow.action,
-            TriageActionRow.actor,
-            TriageActionRow.at,
-            TriageActionRow.from_status,
-            TriageActionRow.to_status,
-            TriageActionRow.detail,
-        )
-        .where(TriageActionRow.item_id == item_id)
-        .order_by(TriageActionRow.id)
-    )
-    return [ActionRow(*row) for row in session.execute(stmt)]  # type: ignore[arg-type]
+    return action_log(session, item_id)
 
 
 def counts(session: Session) -> Counts:

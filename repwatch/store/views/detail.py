@@ -55,19 +55,7 @@ def item_detail(session: Session, item_id: int) -> ItemDetail:
         .where(AnalysisRow.mention_id == item.mention_id)
         .order_by(AnalysisRow.id.desc())
     )
-    actions = session.execute(
-        select(
-            TriageActionRow.item_id,
-            TriageActionRow.action,
-            TriageActionRow.actor,
-            TriageActionRow.at,
-            TriageActionRow.from_status,
-            TriageActionRow.to_status,
-            TriageActionRow.detail,
-        )
-        .where(TriageActionRow.item_id == item_id)
-        .order_by(TriageActionRow.id)
-    )
+    actions = action_log(session, item_id)
     labels = session.execute(
         select(LabelRow.kind, LabelRow.value, LabelRow.polarity, LabelRow.actor, LabelRow.at)
         .where(LabelRow.mention_id == item.mention_id)
@@ -85,7 +73,7 @@ def item_detail(session: Session, item_id: int) -> ItemDetail:
             AnalysisView(name, rev, label, score, conf, dict(probs or {}), topic_scores(t), at)
             for name, rev, label, score, conf, probs, t, at in analyses
         ),
-        actions=tuple(ActionRow(*row) for row in actions),  # type: ignore[arg-type]
+        actions=tuple(actions),
         labels=tuple(LabelView(*row) for row in labels),
         revisions=tuple((at, text) for at, text in revisions),
         metrics=dict(metrics or {}),
@@ -200,3 +188,21 @@ def near_duplicates(
     top = scored[:limit]
     found = {b.mention_id: b for b in briefs(session, [i for _, i in top])}
     return [replace(found[i], similarity=round(score, 3)) for score, i in top if i in found]
+
+
+def action_log(session: Session, item_id: int) -> list[ActionRow]:
+    """The action log of one triage item, oldest first."""
+    stmt = (
+        select(
+            TriageActionRow.item_id,
+            TriageActionRow.action,
+            TriageActionRow.actor,
+            TriageActionRow.at,
+            TriageActionRow.from_status,
+            TriageActionRow.to_status,
+            TriageActionRow.detail,
+        )
+        .where(TriageActionRow.item_id == item_id)
+        .order_by(TriageActionRow.id)
+    )
+    return [ActionRow(*row) for row in session.execute(stmt)]  # type: ignore[arg-type]
