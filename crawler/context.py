@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from repwatch.config import CONFIG_FILENAME, Config, Source, load_config
 from repwatch.errors import ConfigError
+from repwatch.store.crawl_runs import SourceHistory
 
 CONFIG_ENV = "REPWATCH_CONFIG"
-CRAWLED_KINDS = ("reviews",)  # kinds of [sources] this crawler fetches
+# Kinds of [sources] this crawler fetches; crawler.spiders.SPIDERS names a spider for each.
+CRAWLED_KINDS = ("reviews", "sitemap", "feed", "mastodon", "reddit", "hackernews")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +31,21 @@ ProgressCallback = Callable[[CrawlProgress], None]
 
 @dataclass(frozen=True, slots=True)
 class CrawlContext:
-    """The config and the sources (key, settings) one crawl covers."""
+    """The config and the sources (key, settings) one crawl covers.
+
+    ``history`` says, per source key, what earlier runs found (``crawler.run`` reads it
+    from the database); ``started_at`` is when this crawl started (UTC).
+    """
 
     config: Config
     sources: tuple[tuple[str, Source], ...]
     progress: ProgressCallback | None = None
+    history: Mapping[str, SourceHistory] = field(default_factory=dict)
+    started_at: datetime | None = None
+
+    def history_of(self, key: str) -> SourceHistory:
+        """The history of one source; an empty one (first run: backfill) when unknown."""
+        return self.history.get(key) or SourceHistory()
 
     @property
     def allowed_private_hosts(self) -> frozenset[str]:

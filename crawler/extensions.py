@@ -28,8 +28,8 @@ class ProgressExtension:
     def from_crawler(cls, crawler: Crawler) -> Self:
         ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        # Pages come with items; one signal is enough (each receiver costs every page).
         crawler.signals.connect(ext.tick, signal=signals.response_received)
-        crawler.signals.connect(ext.tick, signal=signals.item_scraped)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
@@ -55,7 +55,7 @@ class ProgressExtension:
         callback(
             CrawlProgress(
                 pages=int(stats.get_value("repwatch/pages", 0)),
-                items=int(stats.get_value("item_scraped_count", 0)),
+                items=int(stats.get_value("repwatch/items", 0)),
                 seconds=time.monotonic() - self.started,
             )
         )

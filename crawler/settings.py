@@ -34,6 +34,10 @@ RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 RETRY_GIVE_UP_LOG_LEVEL = "WARNING"  # the spider logs the failure as an error, once
 COOKIES_ENABLED = False
+# Scrapy starts this many tasks per response to run its output (items and requests)
+# through; its default of 100 made task bookkeeping the largest cost of a crawl. Measured
+# with bench/crawl_throughput.py: 4 beats 1, 16 and 100.
+CONCURRENT_ITEMS = 4
 # No consoles into the crawling process: the remote-control extension (Scrapy 2.19)
 # would run Python code sent to a local port and write job files to the home directory.
 TELNETCONSOLE_ENABLED = False
@@ -45,7 +49,21 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DOWNLOADER_MIDDLEWARES = {
     # Before RobotsTxtMiddleware (100), so robots.txt requests are checked too.
     "crawler.netguard.PrivateAddressMiddleware": 50,
+    # Retries with backoff and Retry-After, in place of Scrapy's RetryMiddleware.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+    # Sees 3xx responses before RedirectMiddleware (600) turns them into requests.
+    "crawler.middlewares.RedirectLoopMiddleware": 650,
 }
+REQUEST_FINGERPRINTER_CLASS = "crawler.middlewares.SourceRequestFingerprinter"
+SCHEDULER_DISK_QUEUE = "crawler.jobs.FastPickleLifoDiskQueue"  # JOBDIR's request queue
+# Checks the address a host name resolves to at connection time (DNS rebinding).
+TWISTED_DNS_RESOLVER = "crawler.netguard.GuardedResolver"
+REPWATCH_PRIVATE_HOSTS: list[str] = []  # hosts of sources with allow_private = true
+REPWATCH_RETRY_BACKOFF = 1.0  # seconds before the first retry; doubled for each next one
+REPWATCH_RETRY_BACKOFF_MAX = 60.0
+REPWATCH_RETRY_AFTER_MAX = 300.0  # longest Retry-After honoured
+REPWATCH_RUN_UPDATE_SECONDS = 30.0  # how often crawl_runs rows get the counts so far
 ITEM_PIPELINES = {
     "crawler.pipelines.NormalisePipeline": 100,
     "crawler.pipelines.DedupPipeline": 200,
@@ -54,6 +72,7 @@ ITEM_PIPELINES = {
 EXTENSIONS = {"crawler.extensions.ProgressExtension": 500}
 
 REPWATCH_BATCH_SIZE = 100  # mentions per database transaction
+REPWATCH_STORE_PROCESS = True  # from the second batch on, store in a child process
 REPWATCH_FLUSH_SECONDS = 5.0  # write a partial batch after this long
 
 
@@ -86,4 +105,7 @@ def settings_from_config(
             slots.setdefault(source_host(source), {}).update(slot)
     if slots:
         settings["DOWNLOAD_SLOTS"] = slots
+    settings["REPWATCH_PRIVATE_HOSTS"] = sorted(
+        {source_host(source) for _, source in sources if source.allow_private}
+    )
     return settings

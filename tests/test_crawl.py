@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -23,13 +24,14 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from crawler.context import select_sources
+from crawler.context import CRAWLED_KINDS, select_sources
 from crawler.run import crawl
 from crawler.settings import settings_from_config
+from crawler.spiders import SPIDERS, spider_class
 from repwatch.config import load_config
 from repwatch.config_template import SourceEntry
 from repwatch.errors import ConfigError
-from repwatch.store import open_database, session_scope
+from repwatch.store import open_database, queries, session_scope
 from repwatch.store.schema import MentionRow
 from tests.conftest import write_config
 
@@ -178,7 +180,7 @@ def test_crawl_stores_reviews_once_and_updates_edits(tmp_path, site, db_url):
         *(f"{k}{i}" for i in range(1, 7)),
         f"{base}/nimbus/reviews/n1",
         f"{base}/nimbus/reviews/n3",
-        "https://nimbus.example/r/n4?ref=mail",
+        "https://nimbus.example/r/n4",
         next(ext for ext in stored if ext.startswith("sha256:")),  # Mia's review has no id
     }
     k1 = stored[f"{k}1"]
@@ -200,9 +202,9 @@ def test_crawl_stores_reviews_once_and_updates_edits(tmp_path, site, db_url):
     n1 = stored[f"{base}/nimbus/reviews/n1"]
     assert n1.rating == pytest.approx(7 / 9)
     assert (n1.brand, n1.author, n1.published_at) == ("nimbus", "Sam", _at(2026, 2, 10))
-    n4 = stored["https://nimbus.example/r/n4?ref=mail"]
+    n4 = stored["https://nimbus.example/r/n4"]
     assert (n4.url, n4.published_at) == (
-        "https://nimbus.example/r/n4?ref=mail",
+        "https://nimbus.example/r/n4",
         _at(2026, 2, 13, 4, 30),
     )
     assert {m.language for m in stored.values()} == {"en", "de", "fr", "es", "nl", "it"}
@@ -218,8 +220,15 @@ def test_crawl_stores_reviews_once_and_updates_edits(tmp_path, site, db_url):
     assert "JSON-LD block 1 of 2: not valid JSON" in first["stderr"]
     assert "crawled 5 pages, 10 reviews" in first["stderr"]
 
+    # The first run was clean, so the second is incremental: page 1 of each source holds
+    # only stored reviews (incremental_depth = 1), so neither goes on to page 2.
     second = _run(config_path, db_url)
-    assert (second["new"], second["updated"], second["unchanged"]) == (0, 0, 10)
+    assert (second["pages"], second["new"], second["updated"], second["unchanged"]) == (
+        2,
+        0,
+        0,
+        5,
+    )
     assert _mentions(db_url).keys() == stored.keys()
 
     site.variant = "edited"
@@ -227,7 +236,8 @@ def test_crawl_stores_reviews_once_and_updates_edits(tmp_path, site, db_url):
         third = _run(config_path, db_url)
     finally:
         site.variant = None
-    assert (third["new"], third["updated"], third["unchanged"]) == (0, 1, 9)
+    # Kestrel's page 1 has an edit, so its page 2 is read too (and holds nothing new).
+    assert (third["pages"], third["new"], third["updated"], third["unchanged"]) == (3, 0, 1, 5)
     after = _mentions(db_url)
     assert after.keys() == stored.keys()
     assert after[f"{k}1"].id == k1.id
@@ -253,10 +263,12 @@ def test_robots_txt_disallow_is_obeyed(tmp_path, site):
     assert "/robots.txt" in site.requests
 
     # The same crawl told to ignore robots.txt does read the page, so the check above can fail.
+    # (Into a fresh database: a second run into the first would be incremental.)
     text = config.path.read_text(encoding="utf-8")
     config.path.write_text(text.replace("obey_robots_txt = true", "obey_robots_txt = false"))
-    _run(config.path, db_url)
-    assert f"{_base(site)}/private/reviews/p1" in _mentions(db_url)
+    other = f"sqlite:///{tmp_path / 'robots-ignored.db'}"
+    _run(config.path, other)
+    assert f"{_base(site)}/private/reviews/p1" in _mentions(other)
 
 
 def _count(db_path: Path) -> int:
@@ -265,6 +277,16 @@ def _count(db_path: Path) -> int:
             return int(conn.execute("SELECT count(*) FROM mentions").fetchone()[0])
     except sqlite3.OperationalError:  # not created or not migrated yet
         return 0
+
+
+def _runs(db_path: Path) -> list[tuple[str, int]]:
+    """(status, pages) of every crawl run, oldest first."""
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as conn:
+            rows = list(conn.execute("SELECT status, pages FROM crawl_runs ORDER BY id"))
+    except sqlite3.OperationalError:  # not created or not migrated yet
+        rows = []
+    return rows or [("", 0)]
 
 
 @pytest.mark.slow
@@ -309,6 +331,66 @@ def test_killed_crawl_resumes_without_duplicates(tmp_path, site):
 
     assert set(_mentions(db_url)) == expected
     assert (resumed["new"], resumed["unchanged"]) == (len(expected) - partial, partial)
+    # The killed run could not close its record; the next crawl did.
+    assert [status for status, _ in _runs(db_path)] == ["interrupted", "finished"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_crawl_resumes_from_its_saved_state(tmp_path, site, signum):
+    db_path = tmp_path / "interrupted.db"
+    db_url = f"sqlite:///{db_path}"
+    config = write_config(
+        tmp_path / "cfg",
+        sources=(
+            SourceEntry("slow", "kestrel", f"{_base(site)}/slow/page1.html", allow_private=True),
+        ),
+    )
+    pages = [f"/slow/page{n}.html" for n in range(1, SLOW_PAGES + 1)]
+    args = ["--set", "REPWATCH_BATCH_SIZE=2", "--set", "AUTOTHROTTLE_ENABLED=false"]
+    updates = ["--set", "REPWATCH_RUN_UPDATE_SECONDS=0.2"]  # run rows show live counts
+    site.requests.clear()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler.run", "--config", str(config.path), *args, *updates],
+        cwd=ROOT,
+        env={**os.environ, "REPWATCH_DATABASE_URL": db_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _count(db_path) < 3 * SLOW_REVIEWS_PER_PAGE or _runs(db_path)[-1][1] == 0:
+            assert proc.poll() is None, "the crawl ended before it could be interrupted"
+            assert time.monotonic() < deadline, "no mentions stored within 60 s"
+            time.sleep(0.02)
+        assert _runs(db_path)[-1][0] == "running"
+        proc.send_signal(signum)  # Ctrl-C or a service manager's stop: a graceful shutdown
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    assert json.loads(out.strip().splitlines()[-1])["interrupted"] is True
+    partial = _count(db_path)
+    assert 0 < partial < SLOW_PAGES * SLOW_REVIEWS_PER_PAGE
+    fetched_first = [p for p in site.requests if p.startswith("/slow/")]
+    saved = list(config.crawl_state_dir.iterdir())
+    assert len(saved) == 1  # the JOBDIR of the interrupted crawl
+
+    resumed = _run(config.path, db_url, *args)
+
+    # JOBDIR's queue and duplicate filter: every page fetched once over both runs.
+    assert sorted(p for p in site.requests if p.startswith("/slow/")) == sorted(pages)
+    assert len(fetched_first) < len(pages)
+    assert len(_mentions(db_url)) == SLOW_PAGES * SLOW_REVIEWS_PER_PAGE
+    assert (resumed["new"], resumed["unchanged"]) == (
+        SLOW_PAGES * SLOW_REVIEWS_PER_PAGE - partial,
+        0,
+    )
+    assert not saved[0].exists()  # a finished crawl removes its state
+    assert [status for status, _ in _runs(db_path)] == ["interrupted", "finished"]
 
 
 def test_unknown_source_names_the_valid_ones(tmp_path, site):
@@ -335,20 +417,33 @@ def test_private_address_needs_allow_private(tmp_path, site):
     )
 
 
-FEED = '\n[sources.news]\nkind = "feed"\nurl = "https://news.example/rss"\n'
-
-
-def test_sources_of_other_kinds_are_not_crawled(tmp_path):
-    config = write_config(tmp_path, extra=FEED)
-    with pytest.raises(
-        ConfigError, match=r"has no sources this crawler fetches \(kind 'reviews'\)"
-    ):
-        crawl(config)
-    with pytest.raises(ConfigError) as raised:
-        crawl(config, ["news"])
-    assert str(raised.value) == (
-        "Source 'news' is of kind 'feed'; this crawler fetches sources of kind 'reviews'"
+def test_metadata_address_is_refused_even_with_allow_private(tmp_path):
+    url = "http://169.254.169.254/latest/meta-data/"
+    config = write_config(
+        tmp_path, sources=(SourceEntry("cloud", "kestrel", url, allow_private=True),)
     )
+    with pytest.raises(ConfigError) as raised:
+        crawl(config)
+    assert str(raised.value) == (
+        f"[sources.cloud] url {url} points at 169.254.169.254, a cloud metadata address; "
+        "repwatch never fetches from it, even with allow_private = true."
+    )
+
+
+def test_every_source_kind_has_a_spider_and_missing_ones_are_refused_clearly():
+    assert set(SPIDERS) == set(CRAWLED_KINDS)
+    assert spider_class("reviews").__name__ == "JsonLdReviewSpider"
+    assert spider_class("sitemap").__name__ == "SitemapReviewSpider"
+    missing = {"feed": "crawler.spiders.no_such_module.FeedSpider"}
+    with pytest.raises(ConfigError) as raised:
+        spider_class("feed", missing)
+    assert str(raised.value) == (
+        "Sources of kind 'feed' cannot be crawled: crawler.spiders.no_such_module is not part "
+        "of this installation. Remove those sources from the config (or crawl the others with "
+        "--source), or install a repwatch version that has it."
+    )
+    with pytest.raises(ConfigError, match=r"has no NoSuchSpider\.$"):
+        spider_class("reviews", {"reviews": "crawler.spiders.jsonld_reviews.NoSuchSpider"})
 
 
 def test_scrapy_settings_come_from_the_config(tmp_path):
@@ -365,3 +460,38 @@ def test_scrapy_settings_come_from_the_config(tmp_path):
     assert (settings["ROBOTSTXT_OBEY"], settings["DOWNLOAD_DELAY"]) == (True, 0.0)
     assert settings["DOWNLOAD_MAXSIZE"] == 10 * 1024 * 1024
     assert settings["DOWNLOAD_SLOTS"] == {"reviews.example": {"delay": 3.0, "concurrency": 1}}
+
+
+def test_a_paused_source_is_not_crawled(tmp_path, site):
+    db_url = f"sqlite:///{tmp_path / 'paused.db'}"
+    base = _base(site)
+    config = write_config(
+        tmp_path / "cfg",
+        sources=(
+            SourceEntry(
+                "kestrel-site", "kestrel", f"{base}/kestrel/page1.html", allow_private=True
+            ),
+            SourceEntry("nimbus-site", "nimbus", f"{base}/nimbus/page1.html", allow_private=True),
+        ),
+    )
+    engine = open_database(db_url)
+    with session_scope(engine) as s:
+        queries.set_source_paused(
+            s, key="nimbus-site", kind="reviews", brand="nimbus",
+            url=f"{base}/nimbus/page1.html", paused=True, actor="ada",
+        )  # fmt: skip
+    engine.dispose()
+    site.requests.clear()
+    summary = _run(config.path, db_url)
+    assert "Source 'nimbus-site' is paused (by ada since" in summary["stderr"]
+    assert not any(path.startswith("/nimbus/") for path in site.requests)
+    assert {m.brand for m in _mentions(db_url).values()} == {"kestrel"}
+
+    named = subprocess.run(
+        [sys.executable, "-m", "crawler.run", "--config", str(config.path), "--source",
+         "nimbus-site"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, check=False,
+        env={**os.environ, "REPWATCH_DATABASE_URL": db_url},
+    )  # fmt: skip
+    assert named.returncode == 2
+    assert "an admin resumes it on the dashboard's Sources page" in named.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,16 +12,29 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scrapy.http import HtmlResponse
+from scrapy.http import HtmlResponse, Response
 
 from crawler.extract import (
+    PageLinks,
+    PageProblem,
     extract_page,
     next_page_url,
+    page_links,
     parse_block,
     reviews_from_html,
     reviews_from_jsonld,
 )
-from crawler.fields import canonical_url, normalise_rating, parse_published
+from crawler.fields import (
+    _canonical_simple,
+    _canonical_urllib,
+    canonical_url,
+    clean_text,
+    identity_url,
+    normalise_rating,
+    parse_published,
+)
+from crawler.markup import detect_markups
+from crawler.pages import read_page
 from crawler.pipelines import normalise_text
 
 SITE = Path(__file__).resolve().parent / "fixtures" / "sites" / "reviews"
@@ -166,8 +181,11 @@ def test_broken_block_is_reported_and_the_others_still_read():
     page = extract_page(html, PAGE)
     assert [r.external_id for r in page.reviews] == ["https://shop.example/r/1"]
     assert page.problems == (
-        "JSON-LD block 1 of 2: not valid JSON: Expecting property name enclosed in double "
-        "quotes (line 1, column 20)",
+        PageProblem(
+            "jsonld",
+            "JSON-LD block 1 of 2: not valid JSON: Expecting property name enclosed in double "
+            "quotes (line 1, column 20)",
+        ),
     )
 
 
@@ -182,13 +200,16 @@ def test_text_that_a_database_cannot_store_is_cleaned():
         '<script type="application/ld+json">{"@type": "Review", "reviewBody": "a\\ud800\\u0000b"}'
     )
     assert [r.text for r in reviews_from_html(html + "</script>", PAGE)] == ["a?b"]
-    assert extract_page("\ud800 ld+json", PAGE).problems == ("page is not parseable HTML",)
+    assert extract_page("\ud800 ld+json", PAGE).problems == (
+        PageProblem("html", "page is not parseable HTML"),
+    )
 
 
 def test_deeply_nested_json_is_a_problem_not_a_crash():
     deep = "[" * 100_000 + "]" * 100_000
     page = extract_page(f'<script type="application/ld+json">{deep}</script>', PAGE)
-    assert (page.reviews, page.problems) == ((), ("JSON-LD block 1 of 1: nested too deeply",))
+    assert page.reviews == ()
+    assert page.problems == (PageProblem("jsonld", "JSON-LD block 1 of 1: nested too deeply"),)
 
 
 def test_page_without_jsonld_is_not_parsed():
@@ -221,6 +242,142 @@ def test_canonical_url_drops_tracking_and_fragment():
     url = "HTTPS://Shop.Example/r/1?utm_campaign=a&id=3&gclid=x#frag"
     assert canonical_url(url, PAGE) == "https://shop.example/r/1?id=3"
     assert canonical_url("mailto:a@b.c", PAGE) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://shop.example:443/r?b=2&a=1", "https://shop.example/r?a=1&b=2"),
+        ("http://shop.example:80/r", "http://shop.example/r"),
+        ("http://shop.example:8080/r", "http://shop.example:8080/r"),
+        (
+            "https://shop.example/r?ref=mail&ref_src=tw&mc_cid=1&mc_eid=2&fbclid=f",
+            "https://shop.example/r",
+        ),
+        ("https://shop.example/r?UTM_Source=x&page=2", "https://shop.example/r?page=2"),
+        ("https://user:pw@shop.example/r", "https://shop.example/r"),
+        ("https://[::1]:8443/r", "https://[::1]:8443/r"),
+        ("https://shop.example", "https://shop.example/"),
+        ("https://[::1/r", None),
+    ],
+)
+def test_canonical_url_rules(url, expected):
+    assert canonical_url(url, PAGE) == expected
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "https://www.shop.example/r/1?b=2&a=1#r",
+        "https://m.shop.example/r/1?a=1&b=2&utm_medium=x#r",
+        "https://mobile.shop.example/r/1?a=1&b=2#r",
+        "https://shop.example/r/1?a=1&b=2&gclid=z#r",
+    ],
+)
+def test_identity_url_folds_www_and_mobile_hosts_and_keeps_the_fragment(variant):
+    assert identity_url(variant, PAGE) == "https://shop.example/r/1?a=1&b=2#r"
+    assert canonical_url(variant, PAGE) != identity_url(variant, PAGE)  # links keep their host
+
+
+def test_identity_url_keeps_a_bare_two_label_host():
+    assert identity_url("https://m.example/r", PAGE) == "https://m.example/r"
+
+
+MICRODATA_PAGE = """<html><body>
+<div itemscope itemtype="https://schema.org/LocalBusiness"><span itemprop="name">Kestrel</span>
+ <div itemprop="aggregateRating" itemscope itemtype="https://schema.org/AggregateRating">
+  <meta itemprop="ratingValue" content="4.1"><meta itemprop="reviewCount" content="12"></div>
+ <div itemprop="review" itemscope itemtype="https://schema.org/Review" itemid="/r/m1">
+  <span itemprop="author">Ana</span><meta itemprop="datePublished" content="2026-01-02">
+  <div itemprop="reviewRating" itemscope itemtype="https://schema.org/Rating">
+   <meta itemprop="ratingValue" content="8"><meta itemprop="bestRating" content="10">
+   <meta itemprop="worstRating" content="0"></div>
+  <p itemprop="reviewBody">Quick and friendly.</p></div>
+ <div itemprop="review" itemscope itemtype="https://schema.org/Review">
+  <p itemprop="description">No id, so a content hash.</p></div>
+</div>
+<div itemscope itemtype="https://schema.org/Organization">
+ <div itemprop="review" itemscope itemtype="http://schema.org/UserReview">
+  <a itemprop="url" href="/r/m3?utm_source=feed">link</a>
+  <span itemprop="reviewBody">Nested in an Organization.</span></div></div>
+</body></html>"""
+
+RDFA_PAGE = """<html><body>
+<div vocab="https://schema.org/" typeof="Product"><span property="name">Sofa</span>
+ <div property="aggregateRating" typeof="AggregateRating">
+  <span property="ratingValue">4</span></div>
+ <div property="review" typeof="Review" resource="/r/x1">
+  <span property="author" typeof="Person"><span property="name">Bo</span></span>
+  <div property="reviewRating" typeof="Rating"><span property="ratingValue">2</span></div>
+  <span property="reviewBody">Wobbly legs.</span><meta property="inLanguage" content="en"></div>
+</div>
+<div prefix="s: http://schema.org/" typeof="s:Review" resource="https://shop.example/r/x2">
+  <span property="s:reviewBody">Prefixed vocabulary.</span></div>
+</body></html>"""
+
+
+def test_microdata_reviews_nested_in_business_and_organization():
+    page = extract_page(MICRODATA_PAGE, PAGE)
+    assert page.markups == frozenset({"microdata"})
+    by_text = {r.text: r for r in page.reviews}
+    assert set(by_text) == {
+        "Quick and friendly.",
+        "No id, so a content hash.",
+        "Nested in an Organization.",
+    }
+    m1 = by_text["Quick and friendly."]
+    assert (m1.external_id, m1.author, m1.rating) == ("https://shop.example/r/m1", "Ana", 0.8)
+    assert m1.published_at == datetime(2026, 1, 2, tzinfo=UTC)
+    assert by_text["No id, so a content hash."].external_id.startswith("sha256:")
+    m3 = by_text["Nested in an Organization."]
+    assert (m3.url, m3.external_id) == ("https://shop.example/r/m3", "https://shop.example/r/m3")
+
+
+def test_rdfa_reviews_with_vocab_and_prefix():
+    page = extract_page(RDFA_PAGE, PAGE)
+    assert page.markups == frozenset({"rdfa"})
+    by_id = {r.external_id: r for r in page.reviews}
+    assert set(by_id) == {"https://shop.example/r/x1", "https://shop.example/r/x2"}
+    x1 = by_id["https://shop.example/r/x1"]
+    assert (x1.text, x1.author, x1.rating, x1.language) == ("Wobbly legs.", "Bo", 0.25, "en")
+    assert by_id["https://shop.example/r/x2"].text == "Prefixed vocabulary."
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        ('<script type="application/ld+json">{}</script>', {"json-ld"}),
+        ('<div itemscope itemtype="https://schema.org/Review">', {"microdata"}),
+        ('<div ItemScope ItemType="https://schema.org/Product"><b>reviews</b>', {"microdata"}),
+        ('<div itemscope itemtype="https://schema.org/Product">', set()),  # no review anywhere
+        ('<div vocab="https://schema.org/" typeof="Review">', {"rdfa"}),
+        ('<meta property="og:title" content="Reviews">', set()),  # OpenGraph is not worth it
+        ("<p>nothing structured about reviews</p>", set()),
+    ],
+)
+def test_markups_are_detected_from_bytes(page, expected):
+    assert detect_markups(page.encode()) == frozenset(expected)
+
+
+def test_extruct_failures_are_problems_not_crashes():
+    nested = '<div itemscope itemtype="https://schema.org/Review" itemprop="review">' * 600
+    page = extract_page(nested + _page(_review(**{"@id": "/r/kept"})), PAGE)
+    assert page.problems == (
+        PageProblem("microdata", "microdata: items nested more than 32 levels deep; not read"),
+    )
+    assert [r.external_id for r in page.reviews] == ["https://shop.example/r/kept"]
+
+
+def test_page_links_next_and_canonical():
+    selector = HtmlResponse(
+        PAGE,
+        body=b'<link rel="canonical" href="/reviews?page=2"><a rel="canonical" href="/x">'
+        b'<link rel="next" href="?page=3">',
+        encoding="utf-8",
+    ).selector
+    assert page_links(selector, PAGE) == PageLinks(
+        "https://shop.example/reviews?page=3", "https://shop.example/reviews?page=2"
+    )
 
 
 def test_normalise_text_composes_and_collapses_whitespace():
@@ -292,3 +449,135 @@ def test_garbage_html_never_crashes(noise, script):
     page = extract_page(html, PAGE)
     assert isinstance(page.reviews, tuple)
     assert reviews_from_html(noise, PAGE) == list(extract_page(noise, PAGE).reviews)
+
+
+markup_soup = st.lists(
+    st.sampled_from(
+        [
+            "<div itemscope",
+            ' itemtype="https://schema.org/Review"',
+            ' itemtype="Product"',
+            ' itemprop="review"',
+            ' itemprop="reviewBody"',
+            ' itemprop="author"',
+            " itemid=",
+            ' itemref="x"',
+            ' id="x"',
+            ' typeof="Review"',
+            ' vocab="https://schema.org/"',
+            ' property="reviewBody"',
+            ' property="review"',
+            ' resource="#a"',
+            ' about="_:b"',
+            ' prefix="s: http://schema.org/"',
+            ">",
+            "</div>",
+            "<span",
+            "<meta content='3'",
+            '"',
+            "'",
+            "<",
+            "&amp;",
+            "\x00",
+            "é",
+        ]
+    )
+    | st.text(max_size=8),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(markup_soup)
+def test_microdata_and_rdfa_garbage_never_crashes(soup):
+    page = extract_page(f"<html><body>{soup}review</body></html>", PAGE)
+    assert all(isinstance(p, PageProblem) and p.reason for p in page.problems)
+    for review in page.reviews:
+        assert review.text
+        assert review.rating is None or 0.0 <= review.rating <= 1.0
+        assert len(review.external_id) <= 255
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.binary(max_size=300),
+    st.sampled_from(
+        [
+            "text/html",
+            "application/json",
+            "text/html; charset=utf-8",
+            "text/html; charset=iso-8859-1",
+            "image/png",
+            "",
+        ]
+    ),
+)
+def test_read_page_never_crashes_on_any_bytes(body, ctype):
+    headers = {"Content-Type": ctype} if ctype else {}
+    response = Response(PAGE, body=body, headers=headers)
+    if ctype.startswith("text/html"):
+        response = HtmlResponse(PAGE, body=body, headers=headers)
+    read = read_page(response)
+    assert all(isinstance(p, PageProblem) and p.kind for p in read.all_problems)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(codec="utf-8")
+        | st.sampled_from(" \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u3000")
+    )
+)
+def test_whitespace_is_collapsed_exactly_like_a_regex(value):
+    nfc = unicodedata.normalize("NFC", value.replace("\x00", ""))
+    expected = re.sub(r"\s+", " ", nfc).strip() or None
+    assert clean_text(value) == expected  # NUL is dropped: PostgreSQL cannot store it
+    assert normalise_text(value) == (
+        re.sub(r"\s+", " ", unicodedata.normalize("NFC", value)).strip() or None
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(
+        ["https://shop.example/a/b?x=1", "http://[::1]:8080/p", "https://u:p@h.example:8443/q#f"]
+    ),
+    st.sampled_from(
+        [
+            "/r/1",
+            "/r/../r/2?b=1&a=2",
+            "r/3",
+            "//cdn.example/x",
+            "?page=2",
+            "#frag",
+            "HTTPS://X.example/y",
+            "/",
+        ]
+    )
+    | st.text(st.characters(exclude_categories=("Cc", "Zs", "Zl", "Zp")), max_size=12),
+)
+def test_fast_url_joins_agree_with_urljoin(base, value):
+    from urllib.parse import urljoin
+
+    assert canonical_url(value, base) == canonical_url(urljoin(base, value.strip()), base)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.from_regex(
+        r"(?i)https?://[a-z0-9.\-\[\]:@]{1,20}(:\d{1,6})?(/[a-z0-9/%.;=&?#@:~ \\-]{0,30})?",
+        fullmatch=True,
+    )
+)
+def test_the_fast_canonical_path_agrees_with_urllib(url):
+    fast = _canonical_simple(url, keep_fragment=True)
+    assert fast is None or fast == _canonical_urllib(url, keep_fragment=True)
+    fast = _canonical_simple(url, keep_fragment=False)
+    assert fast is None or fast == _canonical_urllib(url, keep_fragment=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text() | st.text(alphabet="e\u0301\u00e9 \t\n\u00a0\u3000\ud800\x00ﬁ"))
+def test_extracted_text_is_already_normalised(value):
+    cleaned = clean_text(value)
+    assert cleaned is None or normalise_text(cleaned) == cleaned

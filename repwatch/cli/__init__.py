@@ -76,6 +76,10 @@ def crawl(config_path: Path, sources: tuple[str, ...]) -> None:
         f"{summary.updated} updated, {summary.unchanged} unchanged mentions, "
         f"{summary.errors} errors."
     )
+    if summary.errors:
+        click.echo("See each source's errors with: repwatch sources")
+    if summary.interrupted:
+        click.echo("The crawl was interrupted; run the same command again to resume it.")
 
 
 @main.command()
@@ -151,10 +155,12 @@ from repwatch.cli.alerts import alert  # noqa: E402
 from repwatch.cli.demo import demo  # noqa: E402
 from repwatch.cli.digest import digest  # noqa: E402
 from repwatch.cli.doctor import doctor  # noqa: E402
+from repwatch.cli.sources import sources  # noqa: E402
 from repwatch.cli.users import users  # noqa: E402
 
 main.add_command(demo)
 main.add_command(doctor)
+main.add_command(sources)
 main.add_command(users)
 main.add_command(alert)
 main.add_command(digest)
