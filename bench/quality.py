@@ -5,8 +5,9 @@
 
 Each line of PATH.jsonl is ``{"lang", "text", "label"}`` (label negative/neutral/positive),
 optionally with ``id`` and ``aspects`` (``[{"category", "polarity"}]``). The texts are scored
-by ``--model`` (a Hugging Face id or a directory, loaded with ``sentiment.load.load_scorer``;
-by default the model repwatch uses out of the box), or the labels are read from
+by ``--model`` (``bundled``, a Hugging Face id or a directory, loaded with
+``sentiment.load.load_scorer``; by default ``bundled``, the offline model repwatch uses out
+of the box), or the labels are read from
 ``--predictions``, a JSONL file of ``{"id", "label"}`` made outside repwatch.
 
 Prints a Markdown table per language and over all: n, accuracy, macro-F1 (the mean F1 of
@@ -218,7 +219,7 @@ def aspect_table(examples: Sequence[Example]) -> str:
 
 
 def predict_with_model(args: argparse.Namespace, examples: Sequence[Example]) -> list[str]:
-    from sentiment.load import load_scorer  # torch: only when a model is asked for
+    from sentiment.load import load_scorer  # torch: only when a hub model is asked for
 
     scorer = load_scorer(
         args.model,
@@ -238,7 +239,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", type=Path, help="labelled JSONL: lang, text, label")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--model", default=DEFAULT_MODEL, help="model id or directory")
+    source.add_argument(
+        "--model", default=DEFAULT_MODEL, help='"bundled" (default), a model id or directory'
+    )
     source.add_argument("--predictions", type=Path, help="JSONL of id and predicted label")
     parser.add_argument("--model-dir", default="models", help="where pulled models live")
     parser.add_argument("--revision", help="Hub revision of --model")

@@ -21,7 +21,10 @@ from repwatch.errors import ConfigError
 CONFIG_FILENAME = "repwatch.toml"
 DEFAULT_DATABASE_FILENAME = "repwatch.db"
 DATABASE_URL_ENV = "REPWATCH_DATABASE_URL"
-DEFAULT_MODEL = "lxyuan/distilbert-base-multilingual-cased-sentiments-student"
+# "bundled": the offline classifier shipped in sentiment/bundled (six languages, no download).
+DEFAULT_MODEL = "bundled"
+# The recommended hub model for servers with internet access (Apache-2.0), one line away.
+RECOMMENDED_HUB_MODEL = "lxyuan/distilbert-base-multilingual-cased-sentiments-student"
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
 
@@ -113,7 +116,7 @@ class Source(_Section):
 
 
 class ModelSettings(_Section):
-    """The sentiment model: a Hugging Face id, or a local directory."""
+    """The sentiment model: "bundled", a Hugging Face id, or a local directory."""
 
     name: str = DEFAULT_MODEL
     revision: str | None = None
@@ -189,6 +192,35 @@ class Alerts(_Section):
     max_per_hour: int = Field(default=6, ge=1)
 
 
+class TopicTable(_Section):
+    """``[topics.<key>]``: a team's own topic, or more examples for a built-in one."""
+
+    name: str | None = None  # required for a topic that is not built in
+    description: str = ""
+    examples: list[str] = []  # a handful of sentences about the topic, in any language
+    keywords: list[str] = []  # words that signal it; "refund*" also matches "refunded"
+
+
+class Topics(_Section):
+    """Customer-service topics: the built-in taxonomy, switched off or extended per team.
+
+    Options are keys of ``[topics]``; every other key is a ``[topics.<key>]`` table.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, TopicTable] = Field(init=False)  # type: ignore[assignment]
+
+    enabled: bool = True
+    min_score: float = Field(default=0.4, ge=0.0, le=1.0)
+    disable: list[str] = []  # built-in topic keys to switch off
+    corpus: bool = True  # also learn from the labelled corpus shipped with repwatch
+
+    @property
+    def tables(self) -> dict[str, TopicTable]:
+        """The ``[topics.<key>]`` tables, by key."""
+        return dict(self.model_extra or {})
+
+
 class Settings(_Section):
     """The whole file."""
 
@@ -201,6 +233,7 @@ class Settings(_Section):
     crawl: Crawl = Crawl()
     auth: Auth = Auth()
     alerts: Alerts = Alerts()
+    topics: Topics = Topics()
 
 
 class Config:
@@ -280,6 +313,7 @@ def _cross_check(settings: Settings) -> list[tuple[tuple[str, ...], str]]:
         ]
     for key, source in settings.sources.items():
         problems += _check_source(key, source, brand_keys)
+    problems += _check_topics(settings.topics)
     oidc = settings.auth.oidc
     if oidc.enabled:
         problems += [
@@ -322,9 +356,49 @@ def _check_source(
     return problems
 
 
+def _check_topics(topics: Topics) -> list[tuple[tuple[str, ...], str]]:
+    """Topic keys, names of new topics, and which built-in topics ``disable`` names."""
+    from sentiment.taxonomy import BUILTIN_KEYS  # data only: no model is loaded
+
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for name in topics.disable:
+        if name not in BUILTIN_KEYS:
+            problems.append(
+                (
+                    ("topics", "disable"),
+                    f"unknown topic {name!r}; expected built-in topics among "
+                    f"{', '.join(BUILTIN_KEYS)}",
+                )
+            )
+    for key, table in topics.tables.items():
+        where = ("topics", key)
+        if not re.match(r"^[a-z0-9][a-z0-9_]*$", key):
+            problems.append((where, f"key {key!r} must be lower case letters, digits or '_'"))
+        if key in BUILTIN_KEYS:
+            continue
+        if table.name is None:
+            problems.append(
+                ((*where, "name"), "missing key 'name' (required for a topic of your own)")
+            )
+        if not table.examples and not table.keywords:
+            problems.append(
+                (
+                    (*where, "examples"),
+                    "a topic of your own needs examples (a few sentences) or keywords",
+                )
+            )
+    return problems
+
+
 def _describe(err: Any, data: dict[str, Any], text: str, path: Path) -> str:
     loc = tuple(str(part) for part in err["loc"])
     kind = err["type"]
+    if loc[:1] == ("topics",) and len(loc) == 2 and kind == "model_type":
+        expected = ", ".join(Topics.model_fields)
+        return (
+            f"{_where(loc, text, path)}: unknown key {loc[1]!r}; expected {expected}, "
+            "or a [topics.<key>] table"
+        )
     if kind == "extra_forbidden":
         table, key = loc[:-1], loc[-1]
         expected = ", ".join(_fields_at(table)) or "nothing"
@@ -346,6 +420,9 @@ def _fields_at(table: tuple[str, ...]) -> list[str]:
     i = 0
     while i < len(table):
         info = model.model_fields.get(table[i])
+        if info is None and model is Topics:  # [topics.<key>] tables are extra keys
+            model, i = TopicTable, i + 1
+            continue
         if info is None:
             return []
         annotation = info.annotation
@@ -377,6 +454,10 @@ def _split_table_key(loc: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]
     i = 0
     while i < len(loc) and model is not None:
         info = model.model_fields.get(loc[i])
+        if info is None and model is Topics and i + 1 < len(loc):  # a [topics.<key>] table
+            table.append(loc[i])
+            model, i = TopicTable, i + 1
+            continue
         if info is None:
             break
         annotation = info.annotation

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from repwatch.config import DEFAULT_MODEL
+from repwatch.config import DEFAULT_MODEL, RECOMMENDED_HUB_MODEL
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +116,11 @@ def render_config(
         ]
     out += SOURCE_EXAMPLES
     out += [
-        "# The sentiment model: a Hugging Face model id or a local directory.",
+        '# The sentiment model: "bundled" (offline, shipped with repwatch), a model trained',
+        '# by `repwatch models train` ("bundled-corrections"), a Hugging Face id or a directory.',
         "[model]",
         f"name = {_toml(DEFAULT_MODEL)}",
+        f"# Stronger, with a download (or `repwatch models pull`): {_toml(RECOMMENDED_HUB_MODEL)}",
         '# revision = "main"  # pin a model revision (branch, tag or commit)',
         'dir = "models"  # where `repwatch models pull` stores models (relative to this file)',
         "batch_size = 32  # mentions scored at once",
@@ -162,6 +164,19 @@ def render_config(
         "spike_factor = 3.0  # ...at least this many times the usual level",
         "spike_min_count = 5  # ...and at least this many mentions",
         "max_per_hour = 6  # at most this many alert messages an hour",
+        "",
+        "# Customer-service topics found in each mention (README, section 'Topics').",
+        "[topics]",
+        "enabled = true  # false: score sentiment only",
+        "min_score = 0.4  # report a topic from this score (0-1) up",
+        'disable = []  # built-in topics to switch off, e.g. ["privacy", "cleanliness"]',
+        "corpus = true  # also learn from the labelled corpus shipped with repwatch",
+        "# A topic of your own, or more examples for a built-in one (key: a-z, 0-9, _):",
+        "# [topics.gift_cards]",
+        '#   name = "Gift cards"  # required for a topic of your own',
+        '#   description = "Buying, using and refunding gift cards."',
+        '#   examples = ["My gift card was refused at the till.", "Le bon cadeau a expiré."]',
+        '#   keywords = ["gift card*", "bon cadeau", "presentkort*"]  # * = any ending',
         "",
         "# Dashboard sign-in. Users: repwatch users add NAME --role viewer|agent|admin",
         "[auth]",

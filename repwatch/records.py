@@ -61,6 +61,14 @@ class MentionText:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicFinding:
+    """A customer-service topic a mention talks about, and what it says about it."""
+
+    score: float  # 0..1, how surely the mention is about the topic
+    polarity: SentimentLabel  # the sentiment of the sentences about the topic
+
+
+@dataclass(frozen=True, slots=True)
 class Analysis:
     """The scorer's verdict on one mention, by one model revision."""
 
@@ -71,6 +79,7 @@ class Analysis:
     score: float  # -1 (very negative) .. 1 (very positive)
     confidence: float  # probability of the chosen label
     probabilities: dict[str, float] = field(default_factory=dict)
+    topics: dict[str, TopicFinding] = field(default_factory=dict)  # by topic key
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +92,7 @@ class FlagCandidate:
     author_reach: int | None
     label: SentimentLabel | None
     negative_probability: float | None
+    sentiment_score: float | None = None  # -1..1, the model's score, for star/text disagreement
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,26 @@ RECENCY_WEIGHT = 25.0
 REACH_WEIGHT = 15.0
 RECENCY_HALF_LIFE_DAYS = 7.0
 REACH_FULL_AT = 1_000_000  # followers/score at which reach counts fully
+# Star/text disagreement: 4-5 stars with a clearly negative text, or 1-2 stars with a
+# clearly positive one (sarcasm, a mis-click, a complaint under a habit of 5 stars).
+DISAGREEMENT_SCORE = 0.5  # |model score| (-1..1) from which the text is "clearly" one way
+DISAGREEMENT_BOOST = 10.0  # priority added, so someone reads it soon
 
 
 def stars(rating: float) -> float:
     """A 0..1 rating as stars out of 5 (0.0 is 1 star, 1.0 is 5 stars)."""
     return 1.0 + 4.0 * rating
+
+
+def disagreement(rating: float | None, score: float | None) -> str | None:
+    """Why a star rating (0..1) and the model's score (-1..1) disagree, or ``None``."""
+    if rating is None or score is None:
+        return None
+    if stars(rating) >= 4 - 1e-9 and score <= -DISAGREEMENT_SCORE:
+        return f"stars and text disagree: {stars(rating):.0f}/5 but the text is negative"
+    if stars(rating) <= 2 + 1e-9 and score >= DISAGREEMENT_SCORE:
+        return f"stars and text disagree: {stars(rating):.0f}/5 but the text is positive"
+    return None
 
 
 def decide(
@@ -39,10 +54,14 @@ def decide(
     if candidate.rating is not None and stars(candidate.rating) <= flagging.max_stars + 1e-9:
         reasons.append(f"rating {stars(candidate.rating):.0f}/5")
         negativity = max(negativity, 1.0 - candidate.rating)
+    conflict = disagreement(candidate.rating, candidate.sentiment_score)
+    if conflict is not None:
+        reasons.append(conflict)
+        negativity = max(negativity, -(candidate.sentiment_score or 0.0))
     if not reasons:
         return None
 
-    priority = NEGATIVITY_WEIGHT * negativity
+    priority = NEGATIVITY_WEIGHT * negativity + (DISAGREEMENT_BOOST if conflict else 0.0)
     if candidate.published_at is not None:
         age_days = max(0.0, (now - candidate.published_at).total_seconds() / 86400)
         priority += RECENCY_WEIGHT * 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from repwatch.records import Analysis, MentionText
+from repwatch.records import Analysis, MentionText, TopicFinding
 from repwatch.store import queries, session_scope
 from repwatch.store.scoring import claim_unscored, claims_rows
 
 if TYPE_CHECKING:
     from sentiment.load import Scorer
+    from sentiment.topics import TopicDetector
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,12 @@ def score_unscored(
     batch_size: int = 32,
     limit: int | None = None,
     progress: Progress | None = None,
+    topics: TopicDetector | None = None,
 ) -> ScoreSummary:
     """Score mentions without an analysis by ``scorer``'s model revision, oldest id first.
 
     ``limit`` caps how many are scored in this run; ``progress`` is called after each batch.
+    With ``topics``, each analysis also carries the topics found and their polarity.
     """
     name, revision = scorer.model_name, scorer.revision
     with session_scope(engine) as session:
@@ -73,11 +76,11 @@ def score_unscored(
         with session_scope(engine) as session:
             batch = claim_unscored(session, name, revision, want, after_id=after_id)
             if locking and batch:  # save while the claim holds, in the same transaction
-                queries.save_analyses(session, _analyse(scorer, batch))
+                queries.save_analyses(session, _analyse(scorer, batch, topics))
         if not batch:  # other workers scored the rest
             break
         if not locking:
-            analyses = _analyse(scorer, batch)
+            analyses = _analyse(scorer, batch, topics)
             with session_scope(engine) as session:
                 queries.save_analyses(session, analyses)
         done += len(batch)
@@ -89,8 +92,17 @@ def score_unscored(
     return ScoreSummary(scored=done, seconds=seconds, per_second=done / seconds if seconds else 0.0)
 
 
-def _analyse(scorer: Scorer, batch: list[MentionText]) -> list[Analysis]:
-    predictions = scorer.predict([text_to_score(m) for m in batch])
+def _analyse(
+    scorer: Scorer, batch: list[MentionText], topics: TopicDetector | None = None
+) -> list[Analysis]:
+    texts = [text_to_score(m) for m in batch]
+    predictions = scorer.predict(texts)
+    found: list[dict[str, TopicFinding]] = [{} for _ in batch]
+    if topics is not None:
+        from sentiment.aspects import topic_findings
+
+        languages = [m.language for m in batch]
+        found = topic_findings(texts, languages, predictions, scorer, topics)
     return [
         Analysis(
             mention_id=m.id,
@@ -100,6 +112,7 @@ def _analyse(scorer: Scorer, batch: list[MentionText]) -> list[Analysis]:
             score=p.score,
             confidence=p.confidence,
             probabilities=p.probabilities,
+            topics=t,
         )
-        for m, p in zip(batch, predictions, strict=True)
+        for m, p, t in zip(batch, predictions, found, strict=True)
     ]

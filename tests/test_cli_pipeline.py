@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from repwatch.cli import main
-from repwatch.config import load_config
+from repwatch.config import DEFAULT_MODEL, load_config
 from repwatch.records import MentionRecord
 from repwatch.store import open_database, queries, session_scope
+from repwatch.store.schema import AnalysisRow, MentionRow
 from tests.tiny_model import THREE_LABELS, build_tiny_model
 
 MISSING = "nobody/no-such-sentiment-model"
@@ -22,14 +24,15 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("model") / "tiny", THREE_LABELS)
 
 
-def _config(tmp_path: Path, model: str) -> Path:
+def _config(tmp_path: Path, model: str | None = None) -> Path:
+    """A fresh config with three mentions; ``model`` None keeps the default (bundled)."""
     CliRunner().invoke(main, ["init", "--dir", str(tmp_path)], catch_exceptions=False)
     path = tmp_path / "repwatch.toml"
     text = path.read_text(encoding="utf-8")
-    name_line = next(
-        line for line in text.splitlines() if line.startswith("name = ") and "/" in line
-    )
-    path.write_text(text.replace(name_line, f"name = {model!r}"), encoding="utf-8")
+    name_line = f'name = "{DEFAULT_MODEL}"'
+    assert name_line in text.splitlines()
+    if model is not None:
+        path.write_text(text.replace(name_line, f"name = {model!r}"), encoding="utf-8")
     config = load_config(path)
     engine = open_database(config.database_url)
     with session_scope(engine) as s:
@@ -71,6 +74,32 @@ def test_score_then_flag_with_a_local_model(tmp_path, tiny_model):
         counts = queries.counts(s)
     engine.dispose()
     assert (counts.mentions, counts.analysed) == (3, 3)
+
+
+def test_default_config_scores_offline_with_the_bundled_model(tmp_path):
+    config = _config(tmp_path)
+    first = _run("score", "--config", str(config))
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("Scored 3 mentions (")
+    assert _run("score", "--config", str(config)).output.startswith("Scored 0 mentions")
+    engine = open_database(load_config(config).database_url)
+    with session_scope(engine) as s:
+        counts = queries.counts(s)
+        labels = dict(
+            s.execute(
+                select(MentionRow.text, AnalysisRow.label).join(
+                    AnalysisRow, AnalysisRow.mention_id == MentionRow.id
+                )
+            ).all()
+        )
+    engine.dispose()
+    assert (counts.mentions, counts.analysed) == (3, 3)
+    assert labels["Terrible service, rude staff."] == "negative"
+    assert labels["Great shop, fast delivery!"] == "positive"
+    doctor = _run("doctor", "--config", str(config))
+    assert doctor.exit_code == 0, doctor.output
+    assert "ok    model: bundled (revision 1.0+" in doctor.output
+    assert "bundled offline model)" in doctor.output
 
 
 def test_score_without_the_model_names_it_and_both_ways_out(tmp_path):

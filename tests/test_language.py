@@ -204,16 +204,26 @@ def test_postgresql_workers_claim_different_mentions(pg_url):
         engine.dispose()
 
 
-def test_repwatch_score_detects_languages_even_without_a_model(tmp_path: Path):
+def test_repwatch_score_detects_languages_with_the_offline_default(tmp_path: Path):
     config = write_config(tmp_path)
     engine = open_database(config.database_url)
     try:
         _store(engine, [("de", REVIEWS["de"][0], None, None), ("es", REVIEWS["es"][2], None, None)])
     finally:
         engine.dispose()
+    missing = CliRunner().invoke(
+        main, ["score", "--config", str(config.path), "--model", "someone/not-downloaded"]
+    )
+    assert missing.exit_code == 1
+    assert "is not on this machine" in missing.output
+    engine = open_database(config.database_url)
+    try:  # a model that cannot load leaves the database as it was
+        assert {k: v[0] for k, v in _languages(engine).items()} == {"de": None, "es": None}
+    finally:
+        engine.dispose()
+
     result = CliRunner().invoke(main, ["score", "--config", str(config.path)])
-    assert result.exit_code == 1  # the default model is not on this machine (offline)
-    assert "is not on this machine" in result.output
+    assert result.exit_code == 0, result.output  # the bundled default needs no download
     engine = open_database(config.database_url)
     try:
         assert {k: v[0] for k, v in _languages(engine).items()} == {"de": "de", "es": "es"}

@@ -18,6 +18,8 @@ from repwatch.config import (
     Oidc,
     Settings,
     Source,
+    Topics,
+    TopicTable,
 )
 from repwatch.config_template import render_config
 
@@ -40,7 +42,20 @@ def test_ci_runs_exactly_the_readme_commands(name):
 
 @pytest.mark.parametrize(
     "model",
-    [Settings, Brand, Source, ModelSettings, Flagging, Deadlines, Crawl, Auth, Oidc, Alerts],
+    [
+        Settings,
+        Brand,
+        Source,
+        ModelSettings,
+        Flagging,
+        Deadlines,
+        Crawl,
+        Auth,
+        Oidc,
+        Alerts,
+        Topics,
+        TopicTable,
+    ],
 )
 def test_every_setting_is_documented(model):
     tables = (
@@ -53,9 +68,12 @@ def test_every_setting_is_documented(model):
         "auth",
         "oidc",
         "alerts",
+        "topics",
     )
     for name in model.model_fields:
         pattern = rf"`\[([a-z]+\.)?{name}[.\]]" if name in tables else f"`{name}`"
         assert re.search(pattern, README), f"{model.__name__}.{name} is not in README.md"
         if name not in tables:
-            assert re.search(rf"^(# )?{name} =", render_config(), re.MULTILINE), name
+            # The [topics.<key>] example is indented under its commented table header.
+            prefix = r"#\s+" if model is TopicTable else "(# )?"
+            assert re.search(rf"^{prefix}{name} =", render_config(), re.MULTILINE), name

@@ -29,6 +29,7 @@ from dashboard.render import (
 from repwatch.auth import SignedInUser
 from repwatch.store.actions import TOPIC_POLARITIES
 from repwatch.store.views import SENTIMENTS, MentionBrief, QueueItem
+from repwatch.triage import disagreement
 
 STATUS_BADGES = {"new": "blue", "assigned": "violet", "responded": "green", "dismissed": "gray"}
 DISMISS_REASONS = ("Spam or a bot", "Duplicate", "Not about us", "Already answered elsewhere")
@@ -79,6 +80,9 @@ def details(item: QueueItem, now: datetime) -> str:
             for t in item.topics
         )
         parts.append(f"Topics: {topics}")
+    conflict = disagreement(item.rating, item.sentiment_score)
+    if conflict is not None and conflict not in item.reason:
+        parts.append(f":orange-badge[{escape_markdown(conflict)}]")
     parts.append(f"Flagged for: {escape_markdown(item.reason)}")
     byline = escape_markdown(item.author) if item.author else "unknown author"
     byline += f" ({reach_label(item.author_reach)})" if item.author_reach is not None else ""

@@ -84,13 +84,16 @@ def crawl(config_path: Path, sources: tuple[str, ...]) -> None:
 
 @main.command()
 @config_option
-@click.option("--model", help="Model id or local directory (default: [model] name in config).")
+@click.option(
+    "--model",
+    help='"bundled", a Hugging Face id or a local directory (default: [model] name in config).',
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Score at most this many mentions.")
 @friendly
 def score(config_path: Path, model: str | None, limit: int | None) -> None:
     """Score the sentiment of every mention not yet scored by the model.
 
-    Example: repwatch score --model ./models/my-sentiment-model
+    The default model, "bundled", works offline. Example: repwatch score --model ./models/my-model
     """
     config = load_config(config_path)
     summary = steps.run_score(config, model=model, limit=limit)
@@ -128,38 +131,18 @@ def dashboard(config_path: Path, port: int, host: str) -> None:
     sys.exit(run_dashboard(config.path.resolve(), port=port, host=host))
 
 
-@main.group()
-def models() -> None:
-    """Manage sentiment models on this machine."""
-
-
-@models.command("pull")
-@click.argument("model_id")
-@config_option
-@click.option("--revision", help="Branch, tag or commit of the model.")
-@friendly
-def models_pull(model_id: str, config_path: Path, revision: str | None) -> None:
-    """Download a Hugging Face model into the model directory, for offline servers.
-
-    Example: repwatch models pull lxyuan/distilbert-base-multilingual-cased-sentiments-student
-    """
-    from sentiment.pull import pull_model
-
-    model_dir = load_config(config_path).model_dir if config_path.exists() else Path("models")
-    path = pull_model(model_id, model_dir, revision)
-    click.echo(f"Stored {model_id} in {path}")
-
-
 # Registered last: these modules use the helpers above.
 from repwatch.cli.alerts import alert  # noqa: E402
 from repwatch.cli.demo import demo  # noqa: E402
 from repwatch.cli.digest import digest  # noqa: E402
 from repwatch.cli.doctor import doctor  # noqa: E402
+from repwatch.cli.models import models  # noqa: E402
 from repwatch.cli.sources import sources  # noqa: E402
 from repwatch.cli.users import users  # noqa: E402
 
 main.add_command(demo)
 main.add_command(doctor)
+main.add_command(models)
 main.add_command(sources)
 main.add_command(users)
 main.add_command(alert)

@@ -73,8 +73,8 @@ def demo(directory: Path, no_dashboard: bool, serve_only: bool, site_port: int, 
     """Try repwatch on a local demo site: crawl, score, flag, then open the dashboard.
 
     The site holds about 200 fictional reviews of Kestrel Home and its competitor Nimbus
-    Direct in English, French, Swedish, Russian, German and Spanish. Re-running it stores
-    nothing twice.
+    Direct in English, French, Swedish, Russian, German and Spanish. Sentiment is scored
+    offline by the bundled model, with nothing to download. Re-running it stores nothing twice.
 
     Examples: repwatch demo; repwatch demo --no-dashboard; repwatch demo --serve-only
     """

@@ -43,7 +43,10 @@ def _check_model(config: Config) -> bool:
     except RepwatchError as exc:
         _fail("model", str(exc))
         return False
-    _ok("model", f"{scorer.model_name} (revision {scorer.revision})")
+    from sentiment.bundled import BundledScorer
+
+    kind = "bundled offline model" if isinstance(scorer, BundledScorer) else "Hugging Face model"
+    _ok("model", f"{scorer.model_name} (revision {scorer.revision}; {kind})")
     return True
 
 

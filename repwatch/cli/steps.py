@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from repwatch.config import Config
-from repwatch.errors import ModelMissing
+from repwatch.errors import ModelInvalid, ModelMissing
 from repwatch.records import Counts
 from repwatch.store import open_database, queries, session_scope
 
@@ -51,14 +51,15 @@ def run_languages(config: Config) -> int:
 
 
 def run_score(config: Config, *, model: str | None = None, limit: int | None = None) -> Any:
-    """Detect languages, then score unscored mentions, with progress bars on a terminal.
+    """Load the model, detect languages, then score unscored mentions, with progress bars.
 
-    Languages come first and need no model, so they are stored even when the model is missing.
+    The model is loaded first: a missing or broken one stops the run before anything stored
+    is touched.
     """
     from sentiment.load import load_scorer
     from sentiment.score import score_unscored
+    from sentiment.topics import build_detector
 
-    run_languages(config)
     settings = config.settings.model
     scorer = load_scorer(
         model or settings.name,
@@ -66,6 +67,7 @@ def run_score(config: Config, *, model: str | None = None, limit: int | None = N
         revision=settings.revision,
         batch_size=settings.batch_size,
     )
+    run_languages(config)
     engine = open_database(config.database_url)
     try:
         with click.progressbar(
@@ -78,7 +80,12 @@ def run_score(config: Config, *, model: str | None = None, limit: int | None = N
                 bar.label = f"scoring ({done / seconds if seconds else 0:.0f}/s)"
 
             return score_unscored(
-                engine, scorer, batch_size=settings.batch_size, limit=limit, progress=progress
+                engine,
+                scorer,
+                batch_size=settings.batch_size,
+                limit=limit,
+                progress=progress,
+                topics=build_detector(config.settings.topics),
             )
     finally:
         engine.dispose()
@@ -104,10 +111,10 @@ def database_counts(config: Config) -> Counts:
 
 
 def score_or_explain(config: Config) -> bool:
-    """Score if the model is on this machine; otherwise say why and how to get it."""
+    """Score (offline with the bundled default); if a configured model is missing, say why."""
     try:
         run_score(config)
-    except ModelMissing as exc:
+    except (ModelMissing, ModelInvalid) as exc:
         click.secho(f"Not scoring: {exc}", fg="yellow", err=True)
         click.echo("Flagging by star ratings only.", err=True)
         return False

@@ -318,7 +318,9 @@ def save_analyses(session: Session, analyses: Iterable[Analysis]) -> int:
             "score": a.score,
             "confidence": a.confidence,
             "probabilities": a.probabilities,
-            "topics": {},
+            "topics": {
+                key: {"score": t.score, "polarity": t.polarity} for key, t in a.topics.items()
+            },
             "created_at": utcnow(),
         }
         for a in analyses
@@ -359,15 +361,16 @@ def flag_candidates(session: Session) -> list[FlagCandidate]:
             MentionRow.author_reach,
             analysis.c.label,
             analysis.c.probabilities,
+            analysis.c.score,
         )
         .outerjoin(analysis, analysis.c.mention_id == MentionRow.id)
         .where(~select(TriageItemRow.id).where(TriageItemRow.mention_id == MentionRow.id).exists())
         .order_by(MentionRow.id)
     )
     out = []
-    for mention_id, rating, published, reach, label, probs in session.execute(stmt):
+    for mention_id, rating, published, reach, label, probs, score in session.execute(stmt):
         negative = None if probs is None else float(probs.get("negative", 0.0))
-        out.append(FlagCandidate(mention_id, rating, published, reach, label, negative))
+        out.append(FlagCandidate(mention_id, rating, published, reach, label, negative, score))
     return out
 
 
