@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -162,11 +163,25 @@ def crawl(
     ``{"REPWATCH_BATCH_SIZE": 10}``. Raises ``ConfigError`` for unknown or missing
     sources and ``DatabaseError`` when the database cannot be opened, before anything is
     fetched. Runs once per process.
+
+    With a Redis URL configured (``Config.redis_url``) the crawl is distributed
+    (``crawler.distributed``): it joins the crawl of every other process started with
+    the same config, its queue lives in Redis instead of JOBDIR, and each process writes
+    its own ``crawl_runs`` rows.
     """
     global _started
     sources = select_sources(config, source_keys)
     check_addresses(sources)
-    engine = open_database(config.database_url)  # fail before crawling, not after
+    keys = [key for key, _ in sources]
+    shared: dict[str, Any] = {}
+    lock: AbstractContextManager[None] = nullcontext()
+    if config.redis_url:
+        from crawler import distributed
+
+        shared = distributed.distributed_settings(config, keys, dict(settings or {}))
+        lock = distributed.setup_lock(config, keys)  # one worker at a time migrates
+    with lock:
+        engine = open_database(config.database_url)  # fail before crawling, not after
     try:
         sources = _without_paused(engine, sources, named=bool(source_keys))
     except RepwatchError:
@@ -181,13 +196,15 @@ def crawl(
         )
     _started = True
     try:
-        job = CrawlJob(job_root(config, [key for key, _ in sources]))
-        job.claim()
-        runs = RunLog(engine, sources)
+        job = None if shared else CrawlJob(job_root(config, keys))
+        if job is not None:
+            job.claim()
+        runs = distributed.WorkerRunLog(engine, sources) if shared else RunLog(engine, sources)
         started_at = utcnow()
         history = runs.start(started_at)
+        overrides = {**(settings or {}), **shared}
         process, crawlers = _build(
-            config, groups, sources, progress, settings, history, started_at, job
+            config, groups, sources, progress, overrides, history, started_at, job
         )
         by_source = {key: crawler for crawler, members in crawlers for key, _ in members}
         interval = process.settings.getfloat("REPWATCH_RUN_UPDATE_SECONDS", 30.0)
@@ -212,7 +229,7 @@ def crawl(
 
 def _close(
     runs: RunLog,
-    job: CrawlJob,
+    job: CrawlJob | None,
     crawlers: Sequence[tuple[Crawler, Any]],
     by_source: Mapping[str, Crawler],
 ) -> None:
@@ -228,7 +245,8 @@ def _close(
             )
             for crawler, _ in crawlers
         }
-        job.release(reasons)
+        if job is not None:
+            job.release(reasons)
 
 
 def _build(
@@ -239,9 +257,10 @@ def _build(
     settings: Mapping[str, Any] | None,
     history: Mapping[str, SourceHistory],
     started_at: datetime,
-    job: CrawlJob,
+    job: CrawlJob | None,
 ) -> tuple[CrawlerProcess, list[tuple[Crawler, tuple[tuple[str, Source], ...]]]]:
-    """The CrawlerProcess and one crawler (with its own JOBDIR) per spider class."""
+    """The CrawlerProcess and one crawler (with its own JOBDIR, without ``job``: none) per
+    spider class."""
     scrapy_settings = Settings()
     scrapy_settings.setmodule("crawler.settings", priority="project")
     scrapy_settings.setdict(settings_from_config(config, sources), priority="cmdline")
@@ -265,7 +284,7 @@ def _build(
     crawlers = []
     for index, (spidercls, members) in enumerate(groups):
         crawler = process.create_crawler(spidercls)
-        if "JOBDIR" not in (settings or {}):  # --set JOBDIR= turns resuming off
+        if job is not None and "JOBDIR" not in (settings or {}):  # --set JOBDIR= turns it off
             crawler.settings.set("JOBDIR", str(job.spider_dir(spidercls.name)), "cmdline")
         context = CrawlContext(config, members, total.part(index), history, started_at)
         process.crawl(crawler, context=context)

@@ -21,6 +21,7 @@ from repwatch.errors import ConfigError
 CONFIG_FILENAME = "repwatch.toml"
 DEFAULT_DATABASE_FILENAME = "repwatch.db"
 DATABASE_URL_ENV = "REPWATCH_DATABASE_URL"
+REDIS_URL_ENV = "REPWATCH_REDIS_URL"
 # "bundled": the offline classifier shipped in sentiment/bundled (six languages, no download).
 DEFAULT_MODEL = "bundled"
 # The recommended hub model for servers with internet access (Apache-2.0), one line away.
@@ -156,6 +157,18 @@ class Crawl(_Section):
     timeout_seconds: float = Field(default=30, gt=0)
     max_response_mb: float = Field(default=10, gt=0)
     state_dir: str = "crawl-state"
+    # Distributed crawling: processes with the same config share one crawl through Redis.
+    redis_url: str | None = None
+    redis_key_prefix: str = Field(default="repwatch", min_length=1)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                f"{value!r} is not a Redis URL; expected e.g. redis://127.0.0.1:6379/0"
+            )
+        return value
 
 
 class Oidc(_Section):
@@ -270,6 +283,11 @@ class Config:
     def crawl_state_dir(self) -> Path:
         """Where interrupted crawls keep their state to resume (one folder per source)."""
         return self._beside(self.settings.crawl.state_dir)
+
+    @property
+    def redis_url(self) -> str | None:
+        """``REPWATCH_REDIS_URL``, else ``[crawl] redis_url``: set, crawls are distributed."""
+        return os.environ.get(REDIS_URL_ENV) or self.settings.crawl.redis_url
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

@@ -67,7 +67,9 @@ def init(directory: Path, force: bool) -> None:
 def crawl(config_path: Path, sources: tuple[str, ...]) -> None:
     """Crawl the configured sources and store new and edited mentions.
 
-    Re-running is safe: nothing is stored twice. Example: repwatch crawl --source acme-reviews
+    Re-running is safe: nothing is stored twice. With [crawl] redis_url set, every
+    `repwatch crawl` on the same config joins one distributed crawl (README: distributed
+    crawling). Example: repwatch crawl --source acme-reviews
     """
     config = load_config(config_path)
     summary = steps.run_crawl(config, list(sources) or None)
