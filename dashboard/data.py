@@ -193,6 +193,13 @@ def source_health(
 
 
 @st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
+def job_runs(database_url: str) -> list[views.JobRunView]:
+    """The newest runs of `repwatch run`'s scheduled jobs, cached."""
+    with _session(database_url) as s:
+        return views.recent_job_runs(s, limit=50)
+
+
+@st.cache_data(ttl=READ_TTL_SECONDS, show_spinner=False)
 def paused_sources(database_url: str) -> dict[str, queries.SourcePause]:
     """``queries.paused_sources``, cached."""
     with _session(database_url) as s:

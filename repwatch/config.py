@@ -14,9 +14,17 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from repwatch.errors import ConfigError
+from repwatch.service.cron import CronError, parse_cron, parse_timezone
 
 CONFIG_FILENAME = "repwatch.toml"
 DEFAULT_DATABASE_FILENAME = "repwatch.db"
@@ -49,7 +57,7 @@ class Brand(_Section):
 
 # Keys each source kind understands, besides the ones every kind has.
 COMMON_SOURCE_KEYS = ("kind", "brand", "url", "max_pages", "allow_private", "download_delay",
-                      "concurrency")  # fmt: skip
+                      "concurrency", "schedule")  # fmt: skip
 SOURCE_KEYS: dict[str, tuple[str, ...]] = {
     "reviews": ("page_param", "incremental_depth"),
     "sitemap": ("url_pattern", "incremental_depth"),
@@ -84,6 +92,12 @@ class Source(_Section):
     accounts: list[str] = []
     subreddits: list[str] = []
     queries: list[str] = []
+    schedule: str | None = None  # cron: crawl this source on its own schedule
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return None if value is None else _valid_cron("schedule", value)
 
     @field_validator("url")
     @classmethod
@@ -205,6 +219,54 @@ class Alerts(_Section):
     max_per_hour: int = Field(default=6, ge=1)
 
 
+def _valid_cron(key: str, value: str) -> str:
+    try:
+        parse_cron(value)
+    except CronError as exc:
+        raise ValueError(f"{key} {exc}") from exc
+    return value
+
+
+DigestFormat = Literal["html", "pdf", "csv", "md"]
+
+
+class CrawlGroup(_Section):
+    """Sources crawled together on their own schedule, as one job of ``repwatch run``."""
+
+    sources: list[str] = Field(min_length=1)
+    crawl: str | None = None  # cron; default: [schedule] crawl
+
+    @field_validator("crawl")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return None if value is None else _valid_cron("crawl", value)
+
+
+class Schedule(_Section):
+    """What ``repwatch run`` does when: crawls (then score, flag, alert) and the digest."""
+
+    timezone: str = "UTC"
+    crawl: str = "0 */2 * * *"  # every source not in a group and without its own schedule
+    digest: str = "0 7 * * mon"
+    digest_dir: str = "digests"
+    digest_formats: list[DigestFormat] = Field(default=["html", "pdf", "csv"], min_length=1)
+    groups: dict[str, CrawlGroup] = {}
+
+    @field_validator("crawl", "digest")
+    @classmethod
+    def _cron(cls, value: str, info: ValidationInfo) -> str:
+        return _valid_cron(str(info.field_name), value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            parse_timezone(value)
+        except CronError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+
 class TopicTable(_Section):
     """``[topics.<key>]``: a team's own topic, or more examples for a built-in one."""
 
@@ -247,6 +309,7 @@ class Settings(_Section):
     auth: Auth = Auth()
     alerts: Alerts = Alerts()
     topics: Topics = Topics()
+    schedule: Schedule = Schedule()
 
 
 class Config:
@@ -332,6 +395,7 @@ def _cross_check(settings: Settings) -> list[tuple[tuple[str, ...], str]]:
     for key, source in settings.sources.items():
         problems += _check_source(key, source, brand_keys)
     problems += _check_topics(settings.topics)
+    problems += _check_schedule(settings)
     oidc = settings.auth.oidc
     if oidc.enabled:
         problems += [
@@ -371,6 +435,40 @@ def _check_source(
                 f"(add it as [brands.{source.brand}])",
             )
         )
+    return problems
+
+
+def _check_schedule(settings: Settings) -> list[tuple[tuple[str, ...], str]]:
+    """Each source in at most one crawl job: one group, or its own schedule."""
+    problems: list[tuple[tuple[str, ...], str]] = []
+    known = sorted(settings.sources)
+    owner: dict[str, str] = {}
+    for name, group in settings.schedule.groups.items():
+        where = ("schedule", "groups", name)
+        at = (*where, "sources")
+        if not re.match(KEY_PATTERN, name):
+            problems.append((where, f"key {name!r} must be lower case letters, digits, '-' or '_'"))
+        for key in group.sources:
+            if key not in settings.sources:
+                expected = ", ".join(known) or "nothing (no [sources] configured)"
+                problems.append((at, f"unknown source {key!r}; expected one of {expected}"))
+            elif key in owner:
+                problems.append(
+                    (
+                        at,
+                        f"source {key!r} is already in [schedule.groups.{owner[key]}]; "
+                        "a source belongs to at most one group",
+                    )
+                )
+            elif settings.sources[key].schedule is not None:
+                problems.append(
+                    (
+                        at,
+                        f"source {key!r} has its own schedule in [sources.{key}]; "
+                        "remove it there or leave the source out of the group",
+                    )
+                )
+            owner.setdefault(key, name)
     return problems
 
 

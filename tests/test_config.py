@@ -12,10 +12,12 @@ from repwatch.config import (
     Alerts,
     Auth,
     Crawl,
+    CrawlGroup,
     Deadlines,
     Flagging,
     ModelSettings,
     Oidc,
+    Schedule,
     Settings,
     Source,
     load_config,
@@ -55,6 +57,8 @@ def test_template_loads_with_the_example_brands(tmp_path):
         ("auth", Auth),
         ("auth.oidc", Oidc),
         ("alerts", Alerts),
+        ("schedule", Schedule),
+        ("schedule.groups", CrawlGroup),
     ],
 )
 def test_template_documents_every_setting(section, model):
@@ -70,6 +74,8 @@ def test_template_documents_every_setting(section, model):
             "auth",
             "oidc",
             "alerts",
+            "schedule",
+            "groups",
             "topics",  # tests/test_topics.py checks [topics] and [topics.<key>]
         ):
             continue
@@ -178,7 +184,7 @@ def test_key_of_another_source_kind(tmp_path):
     assert _error(tmp_path, text) == (
         f"repwatch.toml:{line} [sources.acme-reviews]: key 'hashtags' does not apply to kind "
         "'reviews'; expected kind, brand, url, max_pages, allow_private, download_delay, "
-        "concurrency, page_param, incremental_depth"
+        "concurrency, schedule, page_param, incremental_depth"
     )
 
 

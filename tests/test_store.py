@@ -45,7 +45,7 @@ def test_schema_is_migrated_with_alembic(engine):
     tables = set(inspect(engine).get_table_names())
     assert {"sources", "mentions", "analyses", "triage_items", "triage_actions"} <= tables
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
 
 
 def test_reopening_a_migrated_database_keeps_its_rows(engine, db_url):

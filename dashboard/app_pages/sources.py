@@ -12,7 +12,7 @@ from dashboard.app_pages._common import flash, page_start
 from dashboard.render import ago, plain
 from repwatch.store import queries
 from repwatch.store.queries import SourcePause
-from repwatch.store.views import CrawlRunView, SourceHealth
+from repwatch.store.views import CrawlRunView, JobRunView, SourceHealth
 
 WINDOW_DAYS = 7
 STALE_AFTER = timedelta(hours=24)
@@ -80,6 +80,8 @@ def render() -> None:
         _pause_controls(context, paused)
     st.subheader("Newest runs")
     st.dataframe(_runs(runs), hide_index=True, key="crawl-runs")
+    st.subheader("Scheduled jobs")
+    _job_runs(data.job_runs(context.database_url))
     st.subheader("Newest errors")
     if not errors:
         st.caption("No crawl errors recorded.")
@@ -121,6 +123,29 @@ def _pause_controls(context: data.DashboardContext, paused: dict[str, SourcePaus
     )  # fmt: skip
     flash("success", f"Source {key} {'paused' if do_pause else 'resumed'}.")
     st.rerun()
+
+
+def _job_runs(runs: list[JobRunView]) -> None:
+    """The newest runs of `repwatch run`: each crawl group's pipeline and the digest."""
+    if not runs:
+        st.caption("No scheduled runs yet: `repwatch run` records each run of its jobs here.")
+        return
+    frame = pd.DataFrame(
+        {
+            "Job": [r.job for r in runs],
+            "Due (UTC)": [f"{r.scheduled_for:%Y-%m-%d %H:%M}" if r.scheduled_for else "catch-up"
+                          for r in runs],
+            "Began (UTC)": [f"{r.started_at:%Y-%m-%d %H:%M:%S}" for r in runs],
+            "Minutes": [
+                None if r.finished_at is None
+                else round((r.finished_at - r.started_at).total_seconds() / 60, 1)
+                for r in runs
+            ],
+            "Result": [r.status for r in runs],
+            "Detail": [plain(r.detail, 300) for r in runs],
+        }
+    )  # fmt: skip
+    st.dataframe(frame, hide_index=True, key="job-runs")
 
 
 def _runs(runs: list[CrawlRunView]) -> pd.DataFrame:

@@ -139,6 +139,7 @@ from repwatch.cli.demo import demo  # noqa: E402
 from repwatch.cli.digest import digest  # noqa: E402
 from repwatch.cli.doctor import doctor  # noqa: E402
 from repwatch.cli.models import models  # noqa: E402
+from repwatch.cli.run import run  # noqa: E402
 from repwatch.cli.sources import sources  # noqa: E402
 from repwatch.cli.users import users  # noqa: E402
 
@@ -147,5 +148,6 @@ main.add_command(doctor)
 main.add_command(models)
 main.add_command(sources)
 main.add_command(users)
+main.add_command(run)
 main.add_command(alert)
 main.add_command(digest)

@@ -7,6 +7,7 @@ change; ``sources``: crawl health from the crawl-run records. Writes live in
 ``repwatch.store.actions``.
 """
 
+from repwatch.store.job_runs import JobRunView, recent_job_runs
 from repwatch.store.views.detail import author_mentions, item_detail, near_duplicates
 from repwatch.store.views.digest import FlaggedItems as FlaggedItems
 from repwatch.store.views.digest import NegativeSource as NegativeSource
@@ -63,6 +64,7 @@ __all__ = [
     "CrawlRunView",
     "FilterOptions",
     "ItemDetail",
+    "JobRunView",
     "LabelView",
     "MentionBrief",
     "Overview",
@@ -90,6 +92,7 @@ __all__ = [
     "queue_item",
     "queue_items",
     "queue_totals",
+    "recent_job_runs",
     "share_of_voice",
     "source_health",
     "topic_items",
