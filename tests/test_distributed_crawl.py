@@ -43,6 +43,11 @@ CHAIN_PAGES = 30  # linked by rel="next": one request at a time, handed between 
 REVIEWS_PER_PAGE = 2
 FEED_ITEMS = 3  # an RSS feed: the feed spider's requests are dont_filter=True
 PAGE_SECONDS = 0.02  # so that the crawl lasts long enough for both processes to join
+# The first answer of each source is slow: a worker that starts a second or two after the
+# other (two cores, both importing Scrapy) must still find every source's crawl running, as
+# a worker that comes after a crawl has ended starts a new one (README: distributed crawling).
+FIRST_SECONDS = 3.0
+FIRST_PATHS = ("/feed.xml", "/sitemap.xml", "/chain/1.html")
 
 
 def _page(prefix: str, n: int, following: str | None) -> str:
@@ -110,7 +115,9 @@ class _Handler(BaseHTTPRequestHandler):
         if found is None:
             self.send_error(404)
             return
-        if path.endswith(".html"):
+        if path in FIRST_PATHS:
+            time.sleep(FIRST_SECONDS)
+        elif path.endswith(".html"):
             time.sleep(PAGE_SECONDS)
         kind, text = found
         body = text.encode("utf-8")
