@@ -6,7 +6,11 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Self
 from urllib.parse import urlsplit
+
+from scrapy import Spider
+from scrapy.crawler import Crawler
 
 from repwatch.config import CONFIG_FILENAME, Config, Source, load_config
 from repwatch.errors import ConfigError
@@ -101,3 +105,24 @@ def context_from_settings(config: object, keys: Sequence[str] | None) -> CrawlCo
         path = str(config or os.environ.get(CONFIG_ENV) or CONFIG_FILENAME)
         config = load_config(path)
     return CrawlContext(config, select_sources(config, keys))
+
+
+class ContextSpider(Spider):
+    """Base of every repwatch spider: the crawl context and the private hosts it allows."""
+
+    def __init__(self, context: CrawlContext, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.context = context
+        self.allowed_private_hosts = context.allowed_private_hosts
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """Build the spider; from the Scrapy CLI the config comes from ``REPWATCH_CONFIG``."""
+        if "context" not in kwargs:
+            keys = kwargs.pop("sources", None)
+            kwargs["context"] = context_from_settings(
+                crawler.settings.get("REPWATCH_CONFIG"), keys.split(",") if keys else None
+            )
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        assert isinstance(spider, cls)
+        return spider

@@ -17,16 +17,15 @@ import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
-from scrapy import Request, Spider
-from scrapy.crawler import Crawler
+from scrapy import Request
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from w3lib.html import remove_tags, remove_tags_with_content, replace_entities
 
-from crawler.context import CrawlContext, context_from_settings
+from crawler.context import ContextSpider, CrawlContext
 from crawler.fields import clean_text
 from crawler.middlewares import SOURCE_META
 from crawler.reporting import classify_failure, page_error, page_fetched, request_failed
@@ -154,7 +153,7 @@ class CursorBook:
         return out
 
 
-class SocialSpider(Spider):
+class SocialSpider(ContextSpider):
     """Base of the feed and API spiders: one crawl covers every source of ``kind``.
 
     Subclasses set ``name`` and ``kind`` and implement ``start_source``. Stats besides
@@ -167,25 +166,11 @@ class SocialSpider(Spider):
     accept: ClassVar[str] = "application/json"  # the Accept header of every request
 
     def __init__(self, context: CrawlContext, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.context = context
+        super().__init__(context, **kwargs)
         self.sources = {key: s for key, s in context.sources if s.kind == self.kind}
-        self.allowed_private_hosts = context.allowed_private_hosts
         self.matcher = BrandMatcher.from_brands(context.config.settings.brands)
         self.book = CursorBook()
         self.yielded = 0
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        """Build the spider; from the Scrapy CLI the config comes from ``REPWATCH_CONFIG``."""
-        if "context" not in kwargs:
-            keys = kwargs.pop("sources", None)
-            kwargs["context"] = context_from_settings(
-                crawler.settings.get("REPWATCH_CONFIG"), keys.split(",") if keys else None
-            )
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        assert isinstance(spider, cls)
-        return spider
 
     # -- subclass hooks --------------------------------------------------------------
 

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any
 
-from scrapy import Request, Spider
-from scrapy.crawler import Crawler
+from scrapy import Request
 from scrapy.http import Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
 from crawler import reporting
-from crawler.context import CrawlContext, context_from_settings
+from crawler.context import ContextSpider, CrawlContext
 from crawler.middlewares import SOURCE_META
 from crawler.pages import PageRead, read_page
 from repwatch.records import MentionRecord
@@ -32,7 +31,7 @@ from repwatch.store.db import create_db_engine
 log = logging.getLogger(__name__)
 
 
-class ReviewPageSpider(Spider):
+class ReviewPageSpider(ContextSpider):
     """Base class: a crawl context, page reading, error reporting, incremental checks.
 
     Stats: ``repwatch/pages``, ``repwatch/reviews_seen``, ``repwatch/reviews_empty``,
@@ -40,25 +39,11 @@ class ReviewPageSpider(Spider):
     """
 
     def __init__(self, context: CrawlContext, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.context = context
+        super().__init__(context, **kwargs)
         self.sources = dict(context.sources)
-        self.allowed_private_hosts = context.allowed_private_hosts
         # Replaced by Scrapy's SpiderState extension with the state saved in JOBDIR.
         self.state: dict[str, Any] = {}
         self._engine: Engine | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        """Build the spider; from the Scrapy CLI the config comes from ``REPWATCH_CONFIG``."""
-        if "context" not in kwargs:
-            keys = kwargs.pop("sources", None)
-            kwargs["context"] = context_from_settings(
-                crawler.settings.get("REPWATCH_CONFIG"), keys.split(",") if keys else None
-            )
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        assert isinstance(spider, cls)
-        return spider
 
     def page_request(
         self,
