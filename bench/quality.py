@@ -228,7 +228,8 @@ def predict_with_model(args: argparse.Namespace, examples: Sequence[Example]) ->
         batch_size=args.batch_size,
     )
     start = time.perf_counter()
-    labels: list[str] = [p.label for p in scorer.predict([e.text for e in examples])]
+    texts, languages = [e.text for e in examples], [e.lang for e in examples]
+    labels: list[str] = [p.label for p in scorer.predict(texts, languages)]
     seconds = time.perf_counter() - start
     print(f"model {scorer.model_name} (revision {scorer.revision}): {len(examples)} texts "
           f"in {seconds:.1f}s ({len(examples) / seconds:.0f}/s)")  # fmt: skip

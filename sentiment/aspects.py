@@ -32,7 +32,9 @@ ATTRIBUTION_MARGIN = 0.1
 class SentimentPredictor(Protocol):
     """What aspect scoring needs of a sentiment scorer."""
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
+    def predict(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
+    ) -> list[Prediction]: ...
 
 
 def _cap(parts: list[str]) -> list[str]:
@@ -55,6 +57,7 @@ def topic_findings(
     threshold = detector.min_score
     plans: list[tuple[dict[str, float], list[tuple[str, dict[str, float]]]]] = []
     to_score: dict[str, int] = {}
+    clause_language: dict[str, str | None] = {}
     offset = len(texts)
     for i, ps in enumerate(parts):
         clause_scores = scores[offset : offset + len(ps)]
@@ -72,8 +75,11 @@ def topic_findings(
                 if carries:
                     clauses.append((clause, carries))
                     to_score.setdefault(clause, len(to_score))
+                    clause_language.setdefault(clause, languages[i])
         plans.append((found, clauses))
-    predicted = scorer.predict(list(to_score)) if to_score else []
+    predicted = (
+        scorer.predict(list(to_score), [clause_language[c] for c in to_score]) if to_score else []
+    )
     out: list[dict[str, TopicFinding]] = []
     for (found, clauses), overall in zip(plans, whole, strict=True):
         result: dict[str, TopicFinding] = {}

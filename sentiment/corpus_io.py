@@ -33,13 +33,13 @@ class LabelledText:
     origin: str = "corpus"  # "corpus" or "correction"
 
 
-def read_corpus(directory: Path = CORPUS_DIR) -> list[LabelledText]:
-    """Every example of every ``*.jsonl`` file in ``directory``, files in name order.
+def read_corpus(directory: Path = CORPUS_DIR, pattern: str = "*.jsonl") -> list[LabelledText]:
+    """Every example of every ``pattern`` file in ``directory``, files in name order.
 
     Exact duplicates (same language, text and label) are kept once; a line whose label is
     not a sentiment, or that is not JSON, raises ``CorpusError`` naming file and line.
     """
-    files = sorted(directory.glob("*.jsonl"))
+    files = sorted(directory.glob(pattern))
     if not files:
         raise CorpusError(
             f"No training corpus in {directory} (expected <lang>.jsonl files). "

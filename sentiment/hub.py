@@ -72,8 +72,13 @@ class HubScorer:
     def __repr__(self) -> str:
         return f"HubScorer({self.model_name!r}, revision={self.revision!r})"
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """One prediction per text, in order. Texts are batched by length to save padding."""
+    def predict(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
+    ) -> list[Prediction]:
+        """One prediction per text, in order. Texts are batched by length to save padding.
+
+        ``languages`` is accepted for the ``Scorer`` protocol; a hub model reads any language.
+        """
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: list[Prediction | None] = [None] * len(texts)
         for start in range(0, len(order), self.batch_size):

@@ -31,8 +31,11 @@ class Scorer(Protocol):
     model_name: str
     revision: str
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """One prediction per text, in order."""
+    def predict(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
+    ) -> list[Prediction]:
+        """One prediction per text, in order; ``languages`` (ISO codes, or None when unknown)
+        lets a model use what it knows of each text's language, and may be ignored."""
         ...
 
 

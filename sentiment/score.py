@@ -96,12 +96,12 @@ def _analyse(
     scorer: Scorer, batch: list[MentionText], topics: TopicDetector | None = None
 ) -> list[Analysis]:
     texts = [text_to_score(m) for m in batch]
-    predictions = scorer.predict(texts)
+    languages = [m.language for m in batch]
+    predictions = scorer.predict(texts, languages)
     found: list[dict[str, TopicFinding]] = [{} for _ in batch]
     if topics is not None:
         from sentiment.aspects import topic_findings
 
-        languages = [m.language for m in batch]
         found = topic_findings(texts, languages, predictions, scorer, topics)
     return [
         Analysis(

@@ -42,7 +42,9 @@ class LexiconScorer:
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+    def predict(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
+    ) -> list[Prediction]:
         self.calls.append(list(texts))
         out = []
         for text in texts:
@@ -207,7 +209,7 @@ def test_one_star_with_a_positive_text_gets_a_priority_boost():
 def test_disagreement_flags_through_the_query_layer(engine, tmp_path):
     _store(engine, ["Absolutely furious, they lost my parcel."], rating=1.0)
     scorer = LexiconScorer()
-    scorer.predict = lambda texts: [  # type: ignore[method-assign]
+    scorer.predict = lambda texts, languages=None: [  # type: ignore[method-assign]
         Prediction("negative", -0.7, 0.55, {"negative": 0.55, "neutral": 0.4, "positive": 0.05})
         for _ in texts
     ]

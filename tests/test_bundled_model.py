@@ -24,7 +24,7 @@ from sentiment.bundled import BUNDLED_DIR, MODEL_FILE, WEIGHTS_FILE, BundledScor
 from sentiment.corpus_io import CORPUS_DIR, LabelledText, read_corpus
 from sentiment.load import load_scorer
 from sentiment.score import score_unscored
-from sentiment.train import DEFAULT_SEED, train_bundled
+from sentiment.train import DEFAULT_SEED, MODEL_VERSION, train_bundled
 from tests.conftest import write_config
 
 # Written for this test (not corpus lines): clear complaints and clear praise per language.
@@ -106,12 +106,9 @@ def scorer() -> BundledScorer:
 # -- the shipped model ---------------------------------------------------------------------
 
 
-# Sentences the shipped model (1.0, trained on the corpus as of this commit) gets wrong. Strict:
+# Sentences the shipped model (1.1, trained on the corpus as of this commit) gets wrong. Strict:
 # when a retrained model gets one right, the test fails until the entry is removed here.
-KNOWN_MISSES = {
-    # p(negative) 0.47 < p(positive) 0.50: no form of "разочарован" is in the corpus yet.
-    "Очень разочарован, товар сломан, деньги не вернули.": "predicted positive",
-}
+KNOWN_MISSES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
@@ -131,7 +128,8 @@ KNOWN_MISSES = {
     ],
 )
 def test_bundled_default_classifies_clear_sentences_in_each_language(scorer, lang, text, label):
-    assert scorer.predict([text])[0].label == label
+    assert scorer.predict([text], [lang])[0].label == label  # language known, as in scoring
+    assert scorer.predict([text])[0].label == label  # language unknown: every lexicon
 
 
 def test_bundled_default_gets_most_clear_sentences_right_in_every_language(scorer):
@@ -156,7 +154,7 @@ def test_bundled_default_loads_offline_without_torch_or_network(tmp_path):
     )
     name, revision, label, torch_loaded = out.stdout.split()
     assert (name, label, torch_loaded) == ("bundled", "negative", "False")
-    assert revision.startswith("1.0+")
+    assert revision.startswith(f"{MODEL_VERSION}+")
 
 
 def test_predictions_are_valid_and_keep_order_across_batches(scorer):
@@ -204,7 +202,7 @@ def test_training_twice_gives_the_same_bytes(small_corpus, tmp_path):
             catch_exceptions=False,
         )
         assert result.exit_code == 0, result.output
-        assert "Wrote bundled (revision 1.0+" in result.output
+        assert f"Wrote bundled (revision {MODEL_VERSION}+" in result.output
     assert _sha(tmp_path / "a") == _sha(tmp_path / "b")
     different = train_bundled(read_corpus(small_corpus)[1:], tmp_path / "c")
     assert different.revision != load_bundled(tmp_path / "a").revision
@@ -258,7 +256,7 @@ def test_with_corrections_learns_reports_and_keeps_the_shipped_model(
     assert "negative recall=1.000" in held_out[1]  # the novel word is now learnt
     assert "macro-F1=" in held_out[0]
     out = config.model_dir / "bundled-corrections"
-    assert "Wrote bundled-corrections (revision 1.0+" in result.output
+    assert f"Wrote bundled-corrections (revision {MODEL_VERSION}+" in result.output
     assert _sha(BUNDLED_DIR) == shipped
 
     retrained = load_scorer("bundled-corrections", model_dir=config.model_dir)
@@ -438,7 +436,7 @@ def test_quality_bench_runs_the_bundled_model(tmp_path, capsys):
     data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     assert quality_main([str(data), "--model", "bundled"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("model bundled (revision 1.0+")
+    assert out[0].startswith(f"model bundled (revision {MODEL_VERSION}+")
     assert f": {len(rows)} texts in " in out[0]
     langs = [line.split(" | ")[0] for line in out[3:10]]
     assert langs == [f"| {lang}" for lang in sorted(CLEAR)] + ["| all"]

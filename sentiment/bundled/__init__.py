@@ -1,15 +1,16 @@
 """The bundled offline backend: a compact multilingual classifier that ships with repwatch.
 
-TF-IDF character n-grams (within word boundaries) plus word n-grams feed a multinomial
-logistic regression, trained by ``sentiment.train`` on the project's own corpus in six
-languages. It needs no network, no torch and no download: ``load_bundled()`` reads the
-files beside this module.
+TF-IDF character n-grams (within word boundaries) plus word n-grams, and a few polarity
+features from the project's lexicons (``sentiment.polarity``), feed a multinomial logistic
+regression, trained by ``sentiment.train`` on the project's own corpus in six languages.
+It needs no network, no torch and no download: ``load_bundled()`` reads the files beside
+this module.
 
 A model directory holds two files, neither a pickle:
 
 - ``model.json``: format, name, version, labels, the n-gram settings and vocabulary of
-  each feature block, per-class bias and how it was trained (sorted keys, so the bytes are
-  reproducible);
+  each feature block, the polarity lexicons, and how it was trained (sorted keys, so the
+  bytes are reproducible);
 - ``weights.safetensors``: each block's ``<block>.idf``, plus ``coef`` (labels x features)
   and ``intercept``, as float32.
 
@@ -32,6 +33,7 @@ import numpy as np
 
 from repwatch.errors import ModelInvalid
 from sentiment.labels import LabelMap, Prediction, label_map
+from sentiment.polarity import FEATURES, PolarityFeatures
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,8 @@ class BundledScorer:
         coef: np.ndarray[Any, Any],
         intercept: np.ndarray[Any, Any],
         labels: LabelMap,
+        polarity: PolarityFeatures | None = None,
+        polarity_scale: float = 1.0,
         batch_size: int = 256,
     ) -> None:
         self.model_name = model_name
@@ -124,30 +128,49 @@ class BundledScorer:
         self._coef_t = np.ascontiguousarray(coef.T, dtype=np.float32)
         self._intercept = intercept.astype(np.float32)
         self._labels = labels
+        self._polarity = polarity
+        self._polarity_scale = polarity_scale
 
     def __repr__(self) -> str:
         return f"BundledScorer({self.model_name!r}, revision={self.revision!r})"
 
-    def features(self, texts: Sequence[str]) -> Any:
-        """The sparse feature matrix of ``texts`` (one row per text)."""
-        from scipy.sparse import hstack
+    def features(self, texts: Sequence[str], languages: Sequence[str | None] | None = None) -> Any:
+        """The sparse feature matrix of ``texts`` (one row per text).
+
+        ``languages`` (ISO codes, ``None`` when unknown) picks each text's lexicon.
+        """
+        from scipy.sparse import csr_matrix, hstack
 
         clean = [normalise(t) for t in texts]
-        return hstack([vec.transform(clean) for _, vec in self._blocks], format="csr")
+        matrices = [vec.transform(clean) for _, vec in self._blocks]
+        if self._polarity is not None:
+            dense = np.asarray(self._polarity.transform(clean, languages), dtype=np.float32)
+            matrices.append(csr_matrix(dense.reshape(len(clean), len(FEATURES))
+                                       * self._polarity_scale))  # fmt: skip
+        return hstack(matrices, format="csr")
 
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray[Any, Any]:
+    def probabilities(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
+    ) -> np.ndarray[Any, Any]:
         """Class probabilities, one row per text, columns in the model's label order."""
-        logits = self.features(texts) @ self._coef_t + self._intercept
+        logits = self.features(texts, languages) @ self._coef_t + self._intercept
         logits = np.asarray(logits, dtype=np.float64)
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         return exp / exp.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """One prediction per text, in order; short sentences work as well as reviews."""
+    def predict(
+        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
+    ) -> list[Prediction]:
+        """One prediction per text, in order; short sentences work as well as reviews.
+
+        ``languages`` (one per text, ``None`` when unknown) picks the lexicon of each text.
+        """
         out: list[Prediction] = []
         for start in range(0, len(texts), self.batch_size):
-            rows = self.probabilities(texts[start : start + self.batch_size])
+            end = start + self.batch_size
+            langs = languages[start:end] if languages is not None else None
+            rows = self.probabilities(texts[start:end], langs)
             out.extend(self._labels.predict(row) for row in rows.tolist())
         return out
 
@@ -201,13 +224,16 @@ def load_bundled(path: Path = BUNDLED_DIR, *, batch_size: int = 256) -> BundledS
             for b in spec["blocks"]
         ]
         labels = [str(x) for x in spec["labels"]]
+        lexicon = spec.get("lexicon")
+        polarity = PolarityFeatures(lexicon) if lexicon else None
+        polarity_scale = float(spec.get("polarity_scale", 1.0))
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise _broken(path, name, f"has an unusable {MODEL_FILE} ({exc})") from exc
     mapping = label_map(name, dict(enumerate(labels)))
     if not (path / WEIGHTS_FILE).is_file():
         raise _broken(path, name, f"has no {WEIGHTS_FILE}")
     tensors = _read_weights(path, name)
-    n_features = sum(len(b.vocabulary) for b in blocks)
+    n_features = sum(len(b.vocabulary) for b in blocks) + (len(FEATURES) if polarity else 0)
     expected = {"coef": (len(labels), n_features), "intercept": (len(labels),)}
     expected.update({f"{b.name}.idf": (len(b.vocabulary),) for b in blocks})
     for key, shape in expected.items():
@@ -226,6 +252,8 @@ def load_bundled(path: Path = BUNDLED_DIR, *, batch_size: int = 256) -> BundledS
         coef=tensors["coef"],
         intercept=tensors["intercept"],
         labels=mapping,
+        polarity=polarity,
+        polarity_scale=polarity_scale,
         batch_size=batch_size,
     )
 
