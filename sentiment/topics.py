@@ -12,7 +12,9 @@ corpus (``sentiment/corpus/<lang>.jsonl``, whose lines carry ``topics``). Two si
 
 A topic's score is the larger of the two (a cue counts as ``CUE_SCORE``); topics scoring
 ``min_score`` or more are reported. A team's own topic (``[topics.<key>]`` with a few
-examples) is just one more label, so it needs no code and no retraining step.
+examples) is just one more label, so it needs no code and no retraining step. The topic
+corrections staff make in the dashboard join the training lines when ``repwatch models
+train --with-corrections`` has written them beside the retrained model (``TOPICS_FILE``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
 from sklearn.multiclass import OneVsRestClassifier
 
+from sentiment.bundled import TOPICS_FILE
 from sentiment.taxonomy import BUILTIN_TOPICS, TopicSpec
 
 if TYPE_CHECKING:
@@ -59,7 +62,7 @@ class TopicExample:
     lang: str | None = None
 
 
-def read_topic_corpus(directory: Path = CORPUS_DIR) -> list[TopicExample]:
+def read_topic_corpus(directory: Path = CORPUS_DIR, pattern: str = "*.jsonl") -> list[TopicExample]:
     """Every corpus line with its topic keys (possibly none), files in name order.
 
     Lines that are not JSON objects with a text are skipped with a warning: the topic
@@ -67,7 +70,7 @@ def read_topic_corpus(directory: Path = CORPUS_DIR) -> list[TopicExample]:
     them as errors).
     """
     out: list[TopicExample] = []
-    for path in sorted(directory.glob("*.jsonl")):
+    for path in sorted(directory.glob(pattern)):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if not line.strip():
                 continue
@@ -186,11 +189,12 @@ def builtin_detector(*, min_score: float = DEFAULT_MIN_SCORE) -> TopicDetector:
     return TopicDetector(BUILTIN_TOPICS, read_topic_corpus(), min_score=min_score)
 
 
-def build_detector(settings: Topics) -> TopicDetector | None:
+def build_detector(settings: Topics, extra: Sequence[TopicExample] = ()) -> TopicDetector | None:
     """The detector ``[topics]`` in repwatch.toml asks for, or ``None`` when switched off.
 
     Built-in topics named in ``disable`` are left out; a ``[topics.<key>]`` table adds its
     examples and keywords to a built-in topic, or defines a topic of the team's own.
+    ``extra`` (the team's corrected mentions) is learnt from beside the corpus.
     """
     if not settings.enabled:
         return None
@@ -216,4 +220,35 @@ def build_detector(settings: Topics) -> TopicDetector | None:
         if key not in builtin
     ]
     corpus = read_topic_corpus() if settings.corpus else []
-    return TopicDetector(specs, corpus, min_score=settings.min_score)
+    return TopicDetector(specs, [*corpus, *extra], min_score=settings.min_score)
+
+
+def model_topic_examples(model_path: Path | None) -> list[TopicExample]:
+    """The topic corrections saved beside a retrained model (none for other models)."""
+    if model_path is None or not (model_path / TOPICS_FILE).is_file():
+        return []
+    examples = read_topic_corpus(model_path, pattern=TOPICS_FILE)
+    log.info("topics: %d corrected mentions from %s", len(examples), model_path / TOPICS_FILE)
+    return examples
+
+
+def write_topic_examples(path: Path, examples: Sequence[TopicExample]) -> None:
+    """Save corrected mentions as corpus-format lines (sorted keys: reproducible bytes)."""
+    lines = [
+        json.dumps(
+            {"lang": e.lang, "text": e.text, "topics": sorted(e.topics)},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        for e in examples
+    ]
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+
+
+def topic_f1(detector: TopicDetector, examples: Sequence[TopicExample]) -> float:
+    """Micro-F1 of the detected topic sets against ``examples``' topics."""
+    found = detector.detect([e.text for e in examples])
+    hits = sum(len(set(f) & e.topics) for f, e in zip(found, examples, strict=True))
+    predicted = sum(len(f) for f in found)
+    gold = sum(len(e.topics) for e in examples)
+    return 2 * hits / (predicted + gold) if predicted + gold else 1.0

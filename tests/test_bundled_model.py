@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -20,10 +21,19 @@ from repwatch.errors import ModelInvalid, ModelMissing
 from repwatch.records import MentionRecord
 from repwatch.store import open_database, queries, session_scope
 from repwatch.store.schema import AnalysisRow, LabelRow, MentionRow
-from sentiment.bundled import BUNDLED_DIR, MODEL_FILE, WEIGHTS_FILE, BundledScorer, load_bundled
+from sentiment.bundled import (
+    BUNDLED_DIR,
+    MODEL_FILE,
+    TOPICS_FILE,
+    WEIGHTS_FILE,
+    BundledScorer,
+    load_bundled,
+    revision_of,
+)
 from sentiment.corpus_io import CORPUS_DIR, LabelledText, read_corpus
 from sentiment.load import load_scorer
 from sentiment.score import score_unscored
+from sentiment.topics import build_detector, model_topic_examples
 from sentiment.train import DEFAULT_SEED, MODEL_VERSION, train_bundled
 from tests.conftest import write_config
 
@@ -265,11 +275,34 @@ def test_with_corrections_learns_reports_and_keeps_the_shipped_model(
     assert retrained.path == out
     assert retrained.predict([f"{NOVEL_WORD} {NOVEL_WORD}"])[0].label == "negative"
 
+    # Topic corrections: saved beside the model, learnt by the detector scoring uses with it.
+    assert "Saved 30 topic-corrected mentions to" in result.output
+    before_f1, after_f1 = re.search(
+        r"Topics, held-out corrections \(\d+ mentions\): micro-F1 before ([\d.]+), after ([\d.]+)",
+        result.output,
+    ).groups()
+    assert float(after_f1) > float(before_f1)
+    saved = [json.loads(line) for line in (out / TOPICS_FILE).read_text("utf-8").splitlines()]
+    assert len(saved) == 30
+    assert all(row["topics"] == ["delivery"] for row in saved)
+    topics = config.settings.topics
+    novel = [f"{NOVEL_WORD} {NOVEL_WORD}"]
+    assert "delivery" not in build_detector(topics).detect(novel)[0]
+    learnt = build_detector(topics, model_topic_examples(retrained.path))
+    assert "delivery" in learnt.detect(novel)[0]
+    with (out / TOPICS_FILE).open("a", encoding="utf-8") as f:  # new labels: new revision
+        f.write(json.dumps({"lang": "en", "text": "late again", "topics": ["delivery"]}) + "\n")
+    assert revision_of(out) != retrained.revision
+
     # Re-scoring with the new model keeps the old model's analyses for comparison.
     engine = open_database(db_url)
     try:
         assert score_unscored(engine, before_model).scored == 30
-        assert score_unscored(engine, retrained).scored == 30
+        scored = CliRunner().invoke(
+            main, ["score", "--model", "bundled-corrections", "--config", str(config.path)]
+        )
+        assert scored.exit_code == 0, scored.output
+        assert scored.output.startswith("Scored 30 mentions")
         assert score_unscored(engine, before_model).scored == 0
         with session_scope(engine) as s:
             by_model = dict(
@@ -277,9 +310,13 @@ def test_with_corrections_learns_reports_and_keeps_the_shipped_model(
                     select(AnalysisRow.model_name, func.count()).group_by(AnalysisRow.model_name)
                 ).all()
             )
+            topics = s.scalars(
+                select(AnalysisRow.topics).where(AnalysisRow.model_name == "bundled-corrections")
+            ).all()
     finally:
         engine.dispose()
     assert by_model == {"bundled": 30, "bundled-corrections": 30}
+    assert all("delivery" in t for t in topics)  # `repwatch score` learnt the topic labels
 
 
 def test_with_corrections_and_none_in_the_database_says_what_to_do(tmp_path, monkeypatch):
@@ -290,8 +327,8 @@ def test_with_corrections_and_none_in_the_database_says_what_to_do(tmp_path, mon
     )
     assert result.exit_code == 1
     assert result.output == (
-        "Error: No sentiment corrections in the database yet. Correct some mentions' "
-        "sentiment in the dashboard, then run this again.\n"
+        "Error: No sentiment or topic corrections in the database yet. Correct some "
+        "mentions in the dashboard, then run this again.\n"
     )
     assert not (config.model_dir / "bundled-corrections").exists()
 

@@ -36,7 +36,7 @@ class ScoringStep:
         from sentiment.languages_step import detect_languages
         from sentiment.load import load_scorer
         from sentiment.score import score_unscored
-        from sentiment.topics import build_detector
+        from sentiment.topics import build_detector, model_topic_examples
 
         def check(done: int, total: int, seconds: float) -> None:
             if should_stop():  # after a committed batch: a safe point
@@ -57,7 +57,8 @@ class ScoringStep:
                 log.warning("not scoring: %s", exc)
                 return f"not scored: {exc}"
         if self.topics is None:
-            self.topics = build_detector(self.config.settings.topics)
+            extra = model_topic_examples(getattr(self.scorer, "path", None))
+            self.topics = build_detector(self.config.settings.topics, extra)
         summary = score_unscored(
             engine,
             self.scorer,

@@ -41,6 +41,7 @@ BUNDLED_NAME = "bundled"  # the [model] name that selects the shipped model
 BUNDLED_DIR = Path(__file__).parent
 MODEL_FILE = "model.json"
 WEIGHTS_FILE = "weights.safetensors"
+TOPICS_FILE = "topics.jsonl"  # the team's topic corrections (repwatch models train --with-...)
 FORMAT = "repwatch-bundled-sentiment/1"
 REINSTALL = (
     "Reinstall repwatch (pip install --force-reinstall repwatch) or run: repwatch models train"
@@ -176,9 +177,14 @@ class BundledScorer:
 
 
 def revision_of(path: Path) -> str:
-    """``<version>+<hash>`` of a model directory: the version, and sha256 of both files."""
+    """``<version>+<hash>`` of a model directory: the version, and sha256 of its files.
+
+    The topic corrections saved beside a retrained model count: new labels, new revision.
+    """
     sha = hashlib.sha256()
-    for name in (MODEL_FILE, WEIGHTS_FILE):
+    for name in (MODEL_FILE, WEIGHTS_FILE, TOPICS_FILE):
+        if name == TOPICS_FILE and not (path / name).is_file():
+            continue
         sha.update(name.encode())
         sha.update((path / name).read_bytes())
     version = json.loads((path / MODEL_FILE).read_text(encoding="utf-8"))["version"]
