@@ -32,6 +32,7 @@ KINDS = ("negator", "intensifier", "contrast")
 NEGATION_SCOPE = 3  # words after a negator that it flips
 POST_NEGATION = {"de": 2, "sv": 2}  # languages that negate after the verb: "empfehle nicht"
 MIN_STEM = 3
+MEMO_SIZE = 200_000  # words whose lookup is remembered, per lexicon
 
 _WORD = re.compile(r"\w+")
 _CLAUSE = re.compile(r"[.!?;:,\n()\"“”«»]+")
@@ -67,6 +68,7 @@ class Lexicon:
     phrases: dict[str, list[tuple[tuple[str, ...], Value]]] = field(default_factory=dict)
     symbols: dict[str, int] = field(default_factory=dict)  # emoji and emoticons
     max_stem: int = 0
+    _seen: dict[str, Value | None] = field(default_factory=dict)  # lookup memo, bounded
 
     def add(self, term: str, value: Value) -> None:
         term = fold(term)
@@ -88,13 +90,18 @@ class Lexicon:
 
     def lookup(self, word: str) -> Value | None:
         """The value of one word: exact entry first, then the longest stem it starts with."""
-        if word in self.words:
-            return self.words[word]
-        for n in range(min(len(word), self.max_stem), MIN_STEM - 1, -1):
-            value = self.stems.get(word[:n])
-            if value is not None:
-                return value
-        return None
+        if word in self._seen:
+            return self._seen[word]
+        value = self.words.get(word)
+        if value is None:
+            for n in range(min(len(word), self.max_stem), MIN_STEM - 1, -1):
+                value = self.stems.get(word[:n])
+                if value is not None:
+                    break
+        if len(self._seen) >= MEMO_SIZE:  # memory stays flat however many texts are scored
+            self._seen.clear()
+        self._seen[word] = value
+        return value
 
     def match(self, words: Sequence[str], i: int) -> tuple[Value | None, int]:
         """The entry starting at ``words[i]`` (longest phrase first) and how many words."""
@@ -200,7 +207,7 @@ class PolarityFeatures:
         post = POST_NEGATION.get(lang or "", 0)
         for clause in clauses:
             words = _WORD.findall(clause)
-            hits = _clause_hits(words, lexicon, post)
+            hits, has_contrast = _clause_hits(words, lexicon, post)
             for polarity, negated, intensified, contrasted in hits:
                 side = "positive" if polarity > 0 else "negative"
                 weight = abs(polarity) * (1.5 if intensified else 1.0)
@@ -213,8 +220,7 @@ class PolarityFeatures:
                 if contrasted or after_contrast:
                     final = ("negative" if polarity > 0 else "positive") if negated else side
                     sums[f"final_{final}"] += weight
-            if any(kind == "contrast" for kind in _kinds(words, lexicon)):
-                after_contrast = True
+            after_contrast = after_contrast or has_contrast
         polar = sum(sums[k] for k in FEATURES[:4])
         sums["no_polarity"] = 1.0 if polar == 0 else 0.0
         sums["question"] = 1.0 if "?" in text else 0.0
@@ -222,19 +228,11 @@ class PolarityFeatures:
         return [math.log1p(sums[k]) if k not in FEATURES[-3:] else sums[k] for k in FEATURES]
 
 
-def _kinds(words: Sequence[str], lexicon: Lexicon) -> Iterable[Value]:
-    i = 0
-    while i < len(words):
-        value, n = lexicon.match(words, i)
-        if value is not None:
-            yield value
-        i += n
-
-
 def _clause_hits(
     words: Sequence[str], lexicon: Lexicon, post: int
-) -> list[tuple[int, bool, bool, bool]]:
-    """(polarity, negated, intensified, after a contrast word) of each polar term."""
+) -> tuple[list[tuple[int, bool, bool, bool]], bool]:
+    """(polarity, negated, intensified, after a contrast word) of each polar term, and
+    whether the clause has a contrast word."""
     hits: list[tuple[int, bool, bool, bool]] = []
     negated_until = intensified_until = -1
     contrasted = False
@@ -263,4 +261,4 @@ def _clause_hits(
             polarity, negated, intensified, contrast = hits[k]
             if not negated and any(0 < neg - at <= post for neg in negators):
                 hits[k] = (polarity, True, intensified, contrast)
-    return hits
+    return hits, contrasted
