@@ -1,6 +1,6 @@
 """Which customer-service topics a text talks about: multi-label, a score per topic.
 
-``TopicDetector`` is built at load time (well under a second) from the taxonomy
+``TopicDetector`` is built at load time (about 4 s) from the taxonomy
 (``sentiment.taxonomy`` plus ``[topics]`` in repwatch.toml) and the project's labelled
 corpus (``sentiment/corpus/<lang>.jsonl``, whose lines carry ``topics``). Two signals:
 
@@ -47,7 +47,7 @@ CORPUS_DIR = Path(__file__).with_name("corpus")
 DEFAULT_MIN_SCORE = 0.5
 CUE_SCORE = 0.6
 # Logistic regression by stochastic gradient descent: as good as liblinear on the held-out
-# split and ten times faster to train, so the detector is built at load time in about 1 s.
+# split and ten times faster to train, so the detector is built at load time in seconds.
 SGD_ALPHA = 1e-4
 SGD_EPOCHS = 30
 MAX_FEATURES = 50_000
