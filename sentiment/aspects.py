@@ -11,8 +11,17 @@ negative about staff_attitude, whatever the text is as a whole. For a batch of m
    ``ATTRIBUTION_MARGIN`` of the best, and at least ``min_score``); those clauses are scored
    by the sentiment model, all of the batch's in one ``predict`` call (deduplicated);
 4. a topic's polarity is the sentiment of its clauses (probabilities averaged, weighted by
-   topic score); a topic no clause carries on its own, or a one-clause text, takes the
-   whole text's sentiment.
+   topic score); when that is neutral, the whole text's: a narrative clause ("the store
+   says it's the courier") reads neutral on its own but belongs to the complaint around
+   it. A topic no clause carries on its own, or a one-clause text, takes the whole text's
+   sentiment.
+
+Measured on the corpus's held-out lines with aspect labels (the sentiment model trained
+without them): 0.714 of topic polarities right with clauses alone, 0.815 with the neutral
+fallback; on lines whose aspects differ in polarity, 0.504 and 0.547. Blending every
+clause with the whole text scored higher on those lines (0.60) but turned "the food was
+great but the staff were rude" into negative food: a confident whole text drowns the
+clause, so the fallback only applies to neutral clauses.
 """
 
 from __future__ import annotations
@@ -93,11 +102,13 @@ def topic_findings(
 
 
 def _polarity(weighted: list[tuple[float, Prediction]], overall: Prediction) -> SentimentLabel:
-    """The sentiment of a topic's clauses, or of the whole text when no clause carries it."""
+    """The sentiment of a topic's clauses; the whole text's when none carries it or they are
+    neutral."""
     if not weighted:
         return overall.label
     total = sum(w for w, _ in weighted)
     probs = {
         s: sum(w * p.probabilities.get(s, 0.0) for w, p in weighted) / total for s in SENTIMENTS
     }
-    return max(SENTIMENTS, key=lambda s: probs[s])
+    label = max(SENTIMENTS, key=lambda s: probs[s])
+    return overall.label if label == "neutral" else label

@@ -218,3 +218,14 @@ def test_disagreement_flags_through_the_query_layer(engine, tmp_path):
     with session_scope(engine) as s:
         reason = s.scalars(select(TriageItemRow.reason)).one()
     assert reason == "stars and text disagree: 5/5 but the text is negative"
+
+
+def test_a_neutral_narrative_clause_takes_the_complaint_around_it(detector):
+    scorer = LexiconScorer()
+    text = "The parcel was handed to the courier on Monday, and the staff were rude."
+    whole = scorer.predict([text])
+    assert whole[0].label == "negative"
+    found = topic_findings([text], ["en"], whole, scorer, detector)[0]
+    assert scorer.predict(["The parcel was handed to the courier on Monday"])[0].label == "neutral"
+    assert found["delivery"].polarity == "negative"
+    assert found["staff_attitude"].polarity == "negative"
