@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import signal
 import sys
 import threading
 import time
@@ -52,6 +53,7 @@ from repwatch.store.schema import utcnow
 __all__ = ["CrawlProgress", "CrawlSummary", "crawl", "main"]
 
 log = logging.getLogger(__name__)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _started = False
 # Loggers that write while CrawlerProcess starts, before the "scrapy" logger can be set.
 _EARLY_LOGGERS = ("scrapy.utils.log", "scrapy.crawler")
@@ -211,11 +213,15 @@ def crawl(
         updates = task.LoopingCall(runs.update, by_source)
         updates.start(interval, now=False)
         started = time.monotonic()
+        main_thread = threading.current_thread() is threading.main_thread()
+        saved = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS} if main_thread else {}
         try:
-            process.start(
-                install_signal_handlers=threading.current_thread() is threading.main_thread()
-            )
+            process.start(install_signal_handlers=main_thread)
         finally:
+            # Scrapy's handlers stop a crawl; after it, Ctrl-C and SIGTERM must again stop
+            # the command (`repwatch demo` goes on to serve the dashboard).
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
             if updates.running:
                 updates.stop()
             seconds = time.monotonic() - started

@@ -69,6 +69,9 @@ def test_demo_opens_a_dashboard_listing_negative_reviews(tmp_path, artifacts_dir
         [sys.executable, "-m", "repwatch", "demo", "--dir", str(tmp_path / "demo"),
          "--site-port", str(_free_port()), "--port", str(port)],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # Ctrl-C must reach it even when this test runs where SIGINT is ignored (a shell's
+        # background job): else the demo would be killed and leave its dashboard running.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         assert demo.stdout is not None
@@ -112,3 +115,7 @@ def test_demo_opens_a_dashboard_listing_negative_reviews(tmp_path, artifacts_dir
         for stream in (demo.stdout, demo.stderr):
             if stream:
                 stream.close()
+    # Ctrl-C after the crawl stops the demo and its dashboard (Scrapy's handlers are gone).
+    assert demo.returncode == 0
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
