@@ -286,7 +286,7 @@ class Topics(_Section):
     __pydantic_extra__: dict[str, TopicTable] = Field(init=False)  # type: ignore[assignment]
 
     enabled: bool = True
-    min_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    min_score: float = Field(default=0.6, ge=0.0, le=1.0)
     disable: list[str] = []  # built-in topic keys to switch off
     corpus: bool = True  # also learn from the labelled corpus shipped with repwatch
 

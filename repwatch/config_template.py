@@ -184,7 +184,7 @@ def render_config(
         "# Customer-service topics found in each mention (README, section 'Topics').",
         "[topics]",
         "enabled = true  # false: score sentiment only",
-        "min_score = 0.5  # report a topic from this score (0-1) up",
+        "min_score = 0.6  # report a topic from this score (0-1) up",
         'disable = []  # built-in topics to switch off, e.g. ["privacy", "cleanliness"]',
         "corpus = true  # also learn from the labelled corpus shipped with repwatch",
         "# A topic of your own, or more examples for a built-in one (key: a-z, 0-9, _):",
