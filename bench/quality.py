@@ -34,6 +34,7 @@ from typing import Any
 from repwatch.config import DEFAULT_MODEL
 from repwatch.errors import RepwatchError
 from sentiment.labels import SENTIMENTS
+from sentiment.train import quality
 
 NEG_RECALL_TARGET = 0.90
 NEG_PRECISION_TARGET = 0.75
@@ -146,27 +147,19 @@ def read_predictions(path: Path, examples: Sequence[Example]) -> list[str]:
     return [by_id[e.id] for e in examples]
 
 
-def _ratio(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
 def metrics(gold: Sequence[str], predicted: Sequence[str]) -> Metrics:
-    """Accuracy, macro-F1 and negative recall/precision of ``predicted`` against ``gold``."""
-    pairs = list(zip(gold, predicted, strict=True))
-    hits = Counter(g for g, p in pairs if g == p)
-    gold_n, pred_n = Counter(gold), Counter(predicted)
-    f1s = []
-    for label in [s for s in SENTIMENTS if gold_n[s] or pred_n[s]]:
-        precision = hits[label] / pred_n[label] if pred_n[label] else 0.0
-        recall = hits[label] / gold_n[label] if gold_n[label] else 0.0
-        total = precision + recall
-        f1s.append(2 * precision * recall / total if total else 0.0)
+    """Accuracy, macro-F1 and negative recall/precision of ``predicted`` against ``gold``.
+
+    The figures are ``sentiment.train.quality``'s (what ``repwatch models train`` reports);
+    here a negative recall or precision that has no denominator is ``None``, a miss.
+    """
+    q = quality(gold, predicted)
     return Metrics(
-        n=len(pairs),
-        accuracy=sum(hits.values()) / len(pairs),
-        macro_f1=sum(f1s) / len(f1s),
-        neg_recall=_ratio(hits["negative"], gold_n["negative"]),
-        neg_precision=_ratio(hits["negative"], pred_n["negative"]),
+        n=q.n,
+        accuracy=q.accuracy,
+        macro_f1=q.macro_f1,
+        neg_recall=q.neg_recall if "negative" in gold else None,
+        neg_precision=q.neg_precision if "negative" in predicted else None,
     )
 
 
