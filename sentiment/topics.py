@@ -224,6 +224,12 @@ def build_detector(settings: Topics, extra: Sequence[TopicExample] = ()) -> Topi
     return TopicDetector(specs, [*corpus, *extra], min_score=settings.min_score)
 
 
+def detector_for_model(settings: Topics, scorer: object) -> TopicDetector | None:
+    """``build_detector`` plus the topic corrections saved beside ``scorer``'s model, if any:
+    what ``repwatch score`` and ``repwatch run`` score topics with."""
+    return build_detector(settings, model_topic_examples(getattr(scorer, "path", None)))
+
+
 def model_topic_examples(model_path: Path | None) -> list[TopicExample]:
     """The topic corrections saved beside a retrained model (none for other models)."""
     if model_path is None or not (model_path / TOPICS_FILE).is_file():

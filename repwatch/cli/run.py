@@ -36,7 +36,7 @@ class ScoringStep:
         from sentiment.languages_step import detect_languages
         from sentiment.load import load_scorer
         from sentiment.score import score_unscored
-        from sentiment.topics import build_detector, model_topic_examples
+        from sentiment.topics import detector_for_model
 
         def check(done: int, total: int, seconds: float) -> None:
             if should_stop():  # after a committed batch: a safe point
@@ -57,8 +57,7 @@ class ScoringStep:
                 log.warning("not scoring: %s", exc)
                 return f"not scored: {exc}"
         if self.topics is None:
-            extra = model_topic_examples(getattr(self.scorer, "path", None))
-            self.topics = build_detector(self.config.settings.topics, extra)
+            self.topics = detector_for_model(self.config.settings.topics, self.scorer)
         summary = score_unscored(
             engine,
             self.scorer,

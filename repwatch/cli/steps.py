@@ -58,7 +58,7 @@ def run_score(config: Config, *, model: str | None = None, limit: int | None = N
     """
     from sentiment.load import load_scorer
     from sentiment.score import score_unscored
-    from sentiment.topics import build_detector, model_topic_examples
+    from sentiment.topics import detector_for_model
 
     settings = config.settings.model
     scorer = load_scorer(
@@ -85,9 +85,7 @@ def run_score(config: Config, *, model: str | None = None, limit: int | None = N
                 batch_size=settings.batch_size,
                 limit=limit,
                 progress=progress,
-                topics=build_detector(
-                    config.settings.topics, model_topic_examples(getattr(scorer, "path", None))
-                ),
+                topics=detector_for_model(config.settings.topics, scorer),
             )
     finally:
         engine.dispose()
