@@ -176,6 +176,7 @@ class PolarityFeatures:
             lexicon = Lexicon()
             for term, value in (*items, *emoji):
                 lexicon.add(term, value)
+            for term, value in items:
                 merged.add(term, value)
             self._by_lang[lang] = lexicon
         for term, value in emoji:
