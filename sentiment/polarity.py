@@ -185,10 +185,6 @@ class PolarityFeatures:
         symbols = sorted(merged.symbols, key=lambda s: (-len(s), s))
         self._symbols = re.compile("|".join(re.escape(s) for s in symbols)) if symbols else None
 
-    @property
-    def languages(self) -> list[str]:
-        return sorted(self._by_lang)
-
     def transform(
         self, texts: Sequence[str], languages: Sequence[str | None] | None = None
     ) -> list[list[float]]:
@@ -199,11 +195,12 @@ class PolarityFeatures:
 
     def _row(self, text: str, lexicon: Lexicon, lang: str | None) -> list[float]:
         sums = dict.fromkeys(FEATURES, 0.0)
+        folded = fold(text)
         if self._symbols is not None:
-            for symbol in self._symbols.findall(fold(text)):
+            for symbol in self._symbols.findall(folded):
                 polarity = self._merged.symbols[symbol]
                 sums["positive" if polarity > 0 else "negative"] += abs(polarity)
-        clauses = [c for c in _CLAUSE.split(fold(text)) if c.strip()]
+        clauses = [c for c in _CLAUSE.split(folded) if c.strip()]
         after_contrast = False
         post = POST_NEGATION.get(lang or "", 0)
         for clause in clauses:
